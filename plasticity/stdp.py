@@ -1,0 +1,296 @@
+"""Pair STDP and the spike-timing kernel family shared with the triplet rule.
+
+One pair of event kernels, :func:`on_pre` and :func:`on_post`, implements every
+spike-timing rule of the package. A rule is reduced to a parameter vector
+(:data:`PARAMS_LENGTH` floats, layout in :func:`pack_params`) that says:
+
+* the amplitudes of the pair terms (``a2_plus``, ``a2_minus``) and of the triplet terms
+  (``a3_plus``, ``a3_minus``; zero for pair STDP), Pfister & Gerstner 2006 eq. 3-4;
+* the four trace time constants: presynaptic r1 (``tau_plus``) and r2 (``tau_x``),
+  postsynaptic o1 (``tau_minus``) and o2 (``tau_y``), in ms;
+* the weight dependence f+(w) = ((w_max - w)/(w_max - w_min))**mu_plus and
+  f-(w) = ((w - w_min)/(w_max - w_min))**mu_minus (Gütig et al. 2003, J Neurosci 23:3697):
+  mu = 0 is additive, mu = 1 multiplicative (soft bounds), 0 < mu < 1 the power law;
+* the pairing scheme (Morrison, Diesmann & Gerstner 2008, Biol Cybern 98:459, Fig. 7):
+  all-to-all (traces accumulate), nearest-neighbour symmetric (traces reset to 1), and
+  nearest presynaptic-centred (each presynaptic spike pairs with the last postsynaptic spike
+  before it and the first one after it: the presynaptic trace accumulates and is consumed,
+  per synapse, by the next postsynaptic spike).
+
+At a presynaptic spike at t:   w -= f-(w) * o1(t) * (a2_minus + a3_minus * r2(t-))
+At a postsynaptic spike at t:  w += f+(w) * r1(t) * (a2_plus + a3_plus * o2(t-))
+where t- means before the spike's own jump. Weights are clipped to [w_min, w_max] after
+each update. Pre events at a time are handled before post events at the same time, so a
+pre and a post spike at the same time form a potentiating pair with dt = 0 (Brian2's
+default schedule; see models/simulate.py).
+
+Synapses are addressed by CSR arrays grouped by presynaptic neuron (``indptr``,
+``post_idx``) and, for postsynaptic events, by the transposed index (``post_ptr``,
+``post_syn`` listing synapse ids per postsynaptic neuron, ``syn_pre``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .errors import ParameterError, check_choice, check_finite, check_non_negative, check_positive
+from .traces import NEVER, jump, trace_at
+
+SCHEMES = ("all_to_all", "nearest_symmetric", "nearest_pre_centred")
+ALL_TO_ALL, NEAREST_SYMMETRIC, NEAREST_PRE_CENTRED = 0, 1, 2
+WEIGHT_DEPENDENCES = ("additive", "multiplicative", "power_law")
+
+(A2_PLUS, A3_PLUS, A2_MINUS, A3_MINUS, TAU_PLUS, TAU_X, TAU_MINUS, TAU_Y,
+ W_MIN, W_MAX, MU_PLUS, MU_MINUS, SCHEME) = range(13)
+PARAMS_LENGTH = 13
+
+
+def pack_params(*, a2_plus, a3_plus, a2_minus, a3_minus, tau_plus, tau_x, tau_minus, tau_y,
+                w_min, w_max, mu_plus, mu_minus, scheme) -> np.ndarray:
+    """The kernel parameter vector (float64, indices named by the module constants)."""
+    p = np.empty(PARAMS_LENGTH)
+    p[A2_PLUS], p[A3_PLUS], p[A2_MINUS], p[A3_MINUS] = a2_plus, a3_plus, a2_minus, a3_minus
+    p[TAU_PLUS], p[TAU_X], p[TAU_MINUS], p[TAU_Y] = tau_plus, tau_x, tau_minus, tau_y
+    p[W_MIN], p[W_MAX], p[MU_PLUS], p[MU_MINUS] = w_min, w_max, mu_plus, mu_minus
+    p[SCHEME] = SCHEMES.index(scheme)
+    return p
+
+
+class TraceState(NamedTuple):
+    """Lazy traces of one projection (values as of each neuron's last spike).
+
+    pre:    (2, n_pre)  r1, r2 just after the last presynaptic spike
+    t_pre:  (n_pre,)    time of that spike (ms), -inf before any
+    post:   (2, n_post) o1, o2 just after the last postsynaptic spike
+    t_post: (n_post,)   time of that spike (ms), -inf before any
+    carry:  (n_syn,)    presynaptic-centred scheme only: r1 of the synapse's presynaptic
+                        neuron at its postsynaptic neuron's last spike (the part already
+                        paired, subtracted at the next postsynaptic spike)
+    """
+
+    pre: np.ndarray
+    t_pre: np.ndarray
+    post: np.ndarray
+    t_post: np.ndarray
+    carry: np.ndarray
+
+
+def init_state(n_pre: int, n_post: int, n_syn: int) -> TraceState:
+    """Empty traces for a projection of ``n_syn`` synapses."""
+    return TraceState(np.zeros((2, n_pre)), np.full(n_pre, NEVER),
+                      np.zeros((2, n_post)), np.full(n_post, NEVER), np.zeros(n_syn))
+
+
+@njit(cache=True)
+def _clip(w: float, w_min: float, w_max: float) -> float:
+    return min(max(w, w_min), w_max)
+
+
+@njit(cache=True)
+def _soft_bound(distance: float, span: float, mu: float) -> float:
+    if mu == 0.0:
+        return 1.0
+    return (distance / span) ** mu
+
+
+@njit(cache=True)
+def on_pre(p, st, w, indptr, post_idx, j, t):
+    """Presynaptic spike of neuron ``j`` at ``t`` (ms) reaches its synapses: depression.
+
+    Mutates ``w`` (per-synapse weights) and ``st`` (traces). Allocates nothing.
+    """
+    w_min, w_max = p[W_MIN], p[W_MAX]
+    span = w_max - w_min
+    tau_minus, a2m, a3m = p[TAU_MINUS], p[A2_MINUS], p[A3_MINUS]
+    r1 = trace_at(st.pre[0, j], st.t_pre[j], t, p[TAU_PLUS])
+    r2 = trace_at(st.pre[1, j], st.t_pre[j], t, p[TAU_X])
+    amplitude = a2m + a3m * r2
+    for s in range(indptr[j], indptr[j + 1]):
+        i = post_idx[s]
+        o1 = trace_at(st.post[0, i], st.t_post[i], t, tau_minus)
+        if o1 != 0.0 and amplitude != 0.0:
+            ws = w[s]
+            w[s] = _clip(ws - _soft_bound(ws - w_min, span, p[MU_MINUS]) * o1 * amplitude, w_min, w_max)
+    reset = p[SCHEME] == NEAREST_SYMMETRIC
+    st.pre[0, j] = jump(r1, reset)
+    st.pre[1, j] = jump(r2, reset)
+    st.t_pre[j] = t
+
+
+@njit(cache=True)
+def on_post(p, st, w, post_ptr, post_syn, syn_pre, i, t):
+    """Postsynaptic spike of neuron ``i`` at ``t`` (ms) reaches its synapses: potentiation.
+
+    Mutates ``w`` and ``st``. Allocates nothing.
+    """
+    w_min, w_max = p[W_MIN], p[W_MAX]
+    span = w_max - w_min
+    tau_plus = p[TAU_PLUS]
+    scheme = p[SCHEME]
+    o1 = trace_at(st.post[0, i], st.t_post[i], t, p[TAU_MINUS])
+    o2 = trace_at(st.post[1, i], st.t_post[i], t, p[TAU_Y])
+    amplitude = p[A2_PLUS] + p[A3_PLUS] * o2
+    for k in range(post_ptr[i], post_ptr[i + 1]):
+        s = post_syn[k]
+        j = syn_pre[s]
+        r1 = trace_at(st.pre[0, j], st.t_pre[j], t, tau_plus)
+        if scheme == NEAREST_PRE_CENTRED:
+            already_paired = trace_at(st.carry[s], st.t_post[i], t, tau_plus)
+            st.carry[s] = r1
+            r1 -= already_paired
+        if r1 != 0.0 and amplitude != 0.0:
+            ws = w[s]
+            w[s] = _clip(ws + _soft_bound(w_max - ws, span, p[MU_PLUS]) * r1 * amplitude, w_min, w_max)
+    reset = scheme != ALL_TO_ALL
+    st.post[0, i] = jump(o1, reset)
+    st.post[1, i] = jump(o2, reset)
+    st.t_post[i] = t
+
+
+# ----------------------------------------------------------------------------------------
+# Reference twin: explicit sums over the spike history, no traces.
+# ----------------------------------------------------------------------------------------
+
+def replay_reference(p, pre_times, post_times, w0):
+    """Specification of the kernels: apply the rule pair by pair from spike histories.
+
+    ``p`` is a parameter vector from :func:`pack_params`; spike times in ms; ``w0`` has shape
+    (n_post, n_pre). Events are taken in time order, presynaptic before postsynaptic at equal
+    times. At each event the contributions are summed explicitly from the lists of earlier
+    spikes, as the papers state them. Returns the final (n_post, n_pre) weights.
+    """
+    w = np.array(w0, dtype=float, copy=True)
+    n_post, n_pre = w.shape
+    scheme = SCHEMES[int(p[SCHEME])]
+    events = sorted([(float(t), 0, j) for j in range(n_pre) for t in pre_times[j]]
+                    + [(float(t), 1, i) for i in range(n_post) for t in post_times[i]])
+    seen_pre = [[] for _ in range(n_pre)]
+    seen_post = [[] for _ in range(n_post)]
+
+    def kernel_sum(times, t, tau, nearest):
+        if not times:
+            return 0.0
+        if nearest:
+            return math.exp(-(t - times[-1]) / tau)
+        return sum(math.exp(-(t - tk) / tau) for tk in times)
+
+    def f_plus(x):
+        return ((p[W_MAX] - x) / (p[W_MAX] - p[W_MIN])) ** p[MU_PLUS] if p[MU_PLUS] else 1.0
+
+    def f_minus(x):
+        return ((x - p[W_MIN]) / (p[W_MAX] - p[W_MIN])) ** p[MU_MINUS] if p[MU_MINUS] else 1.0
+
+    for t, kind, n in events:
+        if kind == 0:
+            j = n
+            nearest_pre = scheme == "nearest_symmetric"
+            r2 = kernel_sum(seen_pre[j], t, p[TAU_X], nearest_pre)
+            for i in range(n_post):
+                o1 = kernel_sum(seen_post[i], t, p[TAU_MINUS], scheme != "all_to_all")
+                dw = f_minus(w[i, j]) * o1 * (p[A2_MINUS] + p[A3_MINUS] * r2)
+                w[i, j] = min(max(w[i, j] - dw, p[W_MIN]), p[W_MAX])
+            seen_pre[j].append(t)
+        else:
+            i = n
+            o2 = kernel_sum(seen_post[i], t, p[TAU_Y], scheme != "all_to_all")
+            last_post = seen_post[i][-1] if seen_post[i] else -np.inf
+            for j in range(n_pre):
+                if scheme == "nearest_pre_centred":
+                    # a pre spike at the time of the previous post spike came first and
+                    # was paired with it already
+                    partners = [tk for tk in seen_pre[j] if tk > last_post]
+                    r1 = kernel_sum(partners, t, p[TAU_PLUS], False)
+                else:
+                    r1 = kernel_sum(seen_pre[j], t, p[TAU_PLUS], scheme == "nearest_symmetric")
+                dw = f_plus(w[i, j]) * r1 * (p[A2_PLUS] + p[A3_PLUS] * o2)
+                w[i, j] = min(max(w[i, j] + dw, p[W_MIN]), p[W_MAX])
+            seen_post[i].append(t)
+    return w
+
+
+# ----------------------------------------------------------------------------------------
+# The pair rule's parameters.
+# ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PairSTDP:
+    """Pair-based STDP (Bi & Poo 1998 window; Song, Miller & Abbott 2000; Morrison et al. 2008).
+
+    potentiation  dw = +a_plus  * f+(w) * exp(-(t_post - t_pre)/tau_plus)   for t_post >= t_pre
+    depression    dw = -a_minus * f-(w) * exp(-(t_pre - t_post)/tau_minus)  for t_pre > t_post
+
+    Parameters
+    ----------
+    tau_plus, tau_minus : float
+        Time constants of the potentiation and depression branches (ms). Defaults are the
+        Bi & Poo fit used by Pfister & Gerstner 2006: 16.8 and 33.7 ms.
+    a_plus, a_minus : float
+        Magnitudes (>= 0) of one pairing's weight change at dt -> 0, in weight units.
+    w_min, w_max : float
+        Hard bounds; weights are clipped after every update. Also the span of the soft bounds.
+    weight_dependence : "additive" | "multiplicative" | "power_law"
+        f+(w) = ((w_max - w)/(w_max - w_min))**mu_plus, f-(w) = ((w - w_min)/(w_max - w_min))**mu_minus
+        with mu = 0 (additive), mu = 1 (multiplicative, soft bounds) or the given
+        ``mu_plus``/``mu_minus`` in [0, 1] (power law, Gütig et al. 2003).
+    scheme : "all_to_all" | "nearest_symmetric" | "nearest_pre_centred"
+        Which spike pairs interact (Morrison et al. 2008, Fig. 7A/B).
+    """
+
+    tau_plus: float = 16.8
+    tau_minus: float = 33.7
+    a_plus: float = 0.01
+    a_minus: float = 0.0105
+    w_min: float = 0.0
+    w_max: float = 1.0
+    weight_dependence: str = "additive"
+    mu_plus: float = 0.0
+    mu_minus: float = 0.0
+    scheme: str = "all_to_all"
+
+    def __post_init__(self):
+        check_positive("tau_plus", self.tau_plus, "ms")
+        check_positive("tau_minus", self.tau_minus, "ms")
+        check_non_negative("a_plus", self.a_plus)
+        check_non_negative("a_minus", self.a_minus)
+        _check_bounds(self.w_min, self.w_max)
+        check_choice("weight_dependence", self.weight_dependence, WEIGHT_DEPENDENCES)
+        check_choice("scheme", self.scheme, SCHEMES)
+        for name in ("mu_plus", "mu_minus"):
+            mu = check_finite(name, getattr(self, name))
+            if not 0.0 <= mu <= 1.0:
+                raise ParameterError(f"{name} must be in [0, 1], got {mu!r}")
+            if self.weight_dependence != "power_law" and mu != 0.0:
+                raise ParameterError(
+                    f"{name} is only used with weight_dependence='power_law', got {mu!r} "
+                    f"with {self.weight_dependence!r}")
+
+    @property
+    def mu(self) -> tuple[float, float]:
+        """(mu_plus, mu_minus) as the kernels use them."""
+        if self.weight_dependence == "additive":
+            return 0.0, 0.0
+        if self.weight_dependence == "multiplicative":
+            return 1.0, 1.0
+        return float(self.mu_plus), float(self.mu_minus)
+
+    @property
+    def smallest_tau(self) -> float:
+        return min(self.tau_plus, self.tau_minus)
+
+    def kernel_params(self) -> np.ndarray:
+        mu_plus, mu_minus = self.mu
+        return pack_params(a2_plus=self.a_plus, a3_plus=0.0, a2_minus=self.a_minus, a3_minus=0.0,
+                           tau_plus=self.tau_plus, tau_x=self.tau_plus, tau_minus=self.tau_minus,
+                           tau_y=self.tau_minus, w_min=self.w_min, w_max=self.w_max,
+                           mu_plus=mu_plus, mu_minus=mu_minus, scheme=self.scheme)
+
+
+def _check_bounds(w_min, w_max):
+    lo = check_finite("w_min", w_min)
+    hi = check_finite("w_max", w_max)
+    if hi <= lo:
+        raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
