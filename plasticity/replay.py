@@ -54,6 +54,9 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
         dt = check_dt(dt, rule.smallest_tau)
         pre = [_on_grid(f"pre_times[{k}]", t, dt) for k, t in enumerate(pre)]
         post = [_on_grid(f"post_times[{k}]", t, dt) for k, t in enumerate(post)]
+        if duration is not None:
+            # compare on the grid: step * dt < n_steps * dt  <=>  step < n_steps exactly
+            duration = _duration_steps(duration, dt) * dt
     ev_t, ev_kind, ev_neuron = _merge_events(pre, post, duration)
 
     n_post, n_pre = w.shape
@@ -79,11 +82,13 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
 def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, syn_pre,
                 ev_t, ev_kind, ev_neuron, boundaries, saved):
     b = 0
+    syn_start, syn_stop = indptr[:-1], indptr[1:]
+    in_start, in_stop = post_ptr[:-1], post_ptr[1:]
     for e in range(ev_t.size):
         if ev_kind[e] == PRE:
-            stdp.on_pre(p, state, w, indptr, post_idx, ev_neuron[e], ev_t[e])
+            stdp.on_pre(p, state, w, syn_start, syn_stop, post_idx, ev_neuron[e], ev_t[e])
         else:
-            stdp.on_post(p, state, w, post_ptr, post_syn, syn_pre, ev_neuron[e], ev_t[e])
+            stdp.on_post(p, state, w, in_start, in_stop, post_syn, syn_pre, ev_neuron[e], ev_t[e])
         if b < boundaries.size and boundaries[b] == e:
             saved[b, :] = w
             b += 1
@@ -127,6 +132,15 @@ def _initial_weights(rule, w0, n_pre, n_post):
 def spike_steps(times, dt):
     """Time step of each spike time (ms) as Brian2 computes it: floor(t/dt + 1e-3)."""
     return np.floor(np.asarray(times, dtype=float) / dt + 1e-3).astype(np.int64)
+
+
+def _duration_steps(duration, dt):
+    """Number of time steps of a run of ``duration`` ms, as Brian2's Clock counts them:
+    round(duration/dt) if that is within 1e-4 dt of the duration, else ceil(duration/dt)."""
+    n = int(np.round(duration / dt))
+    if n * dt == duration or abs(n * dt - duration) / dt <= 1e-4:
+        return n
+    return int(np.ceil(duration / dt))
 
 
 def _on_grid(label, times, dt):

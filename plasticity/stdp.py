@@ -24,9 +24,12 @@ each update. Pre events at a time are handled before post events at the same tim
 pre and a post spike at the same time form a potentiating pair with dt = 0 (Brian2's
 default schedule; see models/simulate.py).
 
-Synapses are addressed by CSR arrays grouped by presynaptic neuron (``indptr``,
-``post_idx``) and, for postsynaptic events, by the transposed index (``post_ptr``,
-``post_syn`` listing synapse ids per postsynaptic neuron, ``syn_pre``).
+Synapses are addressed by CSR rows grouped by presynaptic neuron: the synapses of
+presynaptic neuron j are ``syn_start[j]:syn_stop[j]`` with postsynaptic neurons
+``post_idx[s]``; for postsynaptic events the transposed rows list synapse ids
+``in_syn[in_start[i]:in_stop[i]]`` and ``syn_pre[s]``. Rows are given as start/stop arrays
+(not one indptr) so that the native simulator can run several projections from one set of
+concatenated arrays, neuron indices doubling as trace indices.
 """
 from __future__ import annotations
 
@@ -97,8 +100,8 @@ def _soft_bound(distance: float, span: float, mu: float) -> float:
     return (distance / span) ** mu
 
 
-@njit(cache=True)
-def on_pre(p, st, w, indptr, post_idx, j, t):
+@njit(cache=True, inline="always")
+def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     """Presynaptic spike of neuron ``j`` at ``t`` (ms) reaches its synapses: depression.
 
     Mutates ``w`` (per-synapse weights) and ``st`` (traces). Allocates nothing.
@@ -109,7 +112,7 @@ def on_pre(p, st, w, indptr, post_idx, j, t):
     r1 = trace_at(st.pre[0, j], st.t_pre[j], t, p[TAU_PLUS])
     r2 = trace_at(st.pre[1, j], st.t_pre[j], t, p[TAU_X])
     amplitude = a2m + a3m * r2
-    for s in range(indptr[j], indptr[j + 1]):
+    for s in range(syn_start[j], syn_stop[j]):
         i = post_idx[s]
         o1 = trace_at(st.post[0, i], st.t_post[i], t, tau_minus)
         if o1 != 0.0 and amplitude != 0.0:
@@ -121,8 +124,8 @@ def on_pre(p, st, w, indptr, post_idx, j, t):
     st.t_pre[j] = t
 
 
-@njit(cache=True)
-def on_post(p, st, w, post_ptr, post_syn, syn_pre, i, t):
+@njit(cache=True, inline="always")
+def on_post(p, st, w, in_start, in_stop, in_syn, syn_pre, i, t):
     """Postsynaptic spike of neuron ``i`` at ``t`` (ms) reaches its synapses: potentiation.
 
     Mutates ``w`` and ``st``. Allocates nothing.
@@ -134,8 +137,8 @@ def on_post(p, st, w, post_ptr, post_syn, syn_pre, i, t):
     o1 = trace_at(st.post[0, i], st.t_post[i], t, p[TAU_MINUS])
     o2 = trace_at(st.post[1, i], st.t_post[i], t, p[TAU_Y])
     amplitude = p[A2_PLUS] + p[A3_PLUS] * o2
-    for k in range(post_ptr[i], post_ptr[i + 1]):
-        s = post_syn[k]
+    for k in range(in_start[i], in_stop[i]):
+        s = in_syn[k]
         j = syn_pre[s]
         r1 = trace_at(st.pre[0, j], st.t_pre[j], t, tau_plus)
         if scheme == NEAREST_PRE_CENTRED:

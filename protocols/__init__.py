@@ -1,0 +1,1 @@
+"""Protocols: one module per experiment, ``Config -> run(config) -> Result``, run by ``plab``."""

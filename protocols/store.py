@@ -1,0 +1,262 @@
+"""Saving and loading protocol runs: ``results/NAME/<timestamp>/``.
+
+A run directory holds ``config.json``, ``result.npz``, ``provenance.json``, one PNG per
+figure and ``summary.txt``. It is written as ``.<timestamp>.partial`` and renamed to
+``<timestamp>`` only when every file is written; if anything fails, it becomes
+``<timestamp>.incomplete`` with an ``INCOMPLETE`` file holding the traceback, so a
+directory named like a timestamp is always complete.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+PACKAGES = ("plasticity-lab", "numpy", "scipy", "numba", "brian2", "matplotlib")
+FIGURE_DPI = 120
+GIT_TIMEOUT_S = 5.0
+_SKIPPED_FIELDS = ("config", "provenance")
+
+
+def save_run(name: str, config, result, figures: Mapping, summary: str,
+             root: str | os.PathLike = "results") -> Path:
+    """Write one run to ``root/name/<YYYYmmdd-HHMMSS[-N]>/`` and return that path.
+
+    Parameters
+    ----------
+    name : str
+        Protocol name (a directory name: letters, digits, ``_ . -``).
+    config : dataclass instance or mapping
+        Written to ``config.json`` via :func:`dataclasses.asdict`; NumPy values become lists.
+    result : dataclass instance
+        Its NumPy-array and scalar fields (except ``config`` and ``provenance``) go to
+        ``result.npz``; its ``provenance`` dict, if any, is merged into ``provenance.json``.
+    figures : mapping of str to matplotlib Figure, or a callable returning one
+        Each saved as ``<name>.png`` at 120 dpi. A callable is called after the data
+        files are written, so a plotting error still leaves them in ``.incomplete``.
+    summary : str
+        Written to ``summary.txt``.
+    """
+    _check_name("name", name)
+    run_dir = Path(root) / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    final, partial = _reserve(run_dir, _timestamp())
+    try:
+        arrays, skipped = result_arrays(result)
+        _write_json(partial / "config.json", config_dict(config))
+        _write_json(partial / "provenance.json", provenance(config, result, skipped))
+        with open(partial / "result.npz", "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        if callable(figures):
+            figures = figures()
+        for fig_name, fig in figures.items():
+            fig.savefig(partial / f"{_check_name('figure name', fig_name)}.png", dpi=FIGURE_DPI)
+        (partial / "summary.txt").write_text(summary.rstrip("\n") + "\n", encoding="utf-8")
+        os.rename(partial, final)
+    except BaseException:
+        _mark_incomplete(partial, final, traceback.format_exc())
+        raise
+    return final
+
+
+def load_run(path: str | os.PathLike) -> tuple[dict, dict, dict]:
+    """``(config, arrays, provenance)`` of a complete run directory written by :func:`save_run`.
+
+    Arrays come back exactly as saved; fields saved as scalars come back as NumPy scalars.
+    """
+    path = Path(path)
+    if (path / "INCOMPLETE").exists():
+        raise ValueError(f"run directory {path} is incomplete (see {path / 'INCOMPLETE'})")
+    for required in ("config.json", "result.npz", "provenance.json"):
+        if not (path / required).is_file():
+            raise FileNotFoundError(f"{path} is not a run directory: {required} is missing")
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    prov = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
+    with np.load(path / "result.npz", allow_pickle=False) as npz:
+        arrays = {key: (npz[key][()] if npz[key].ndim == 0 else npz[key]) for key in npz.files}
+    return config, arrays, prov
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and
+    :func:`os.replace`, so readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def config_dict(config) -> dict:
+    """The config as a JSON-ready dict (dataclass or mapping; NumPy values as lists)."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return _jsonable(dataclasses.asdict(config))
+    if isinstance(config, Mapping):
+        return _jsonable(dict(config))
+    raise TypeError(f"config must be a dataclass instance or a mapping, got {type(config).__name__}")
+
+
+def result_arrays(result) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The result's array and scalar fields by name, and the names of fields left out.
+
+    Left out: ``config``, ``provenance``, ``None`` and anything that is neither a
+    non-object NumPy array nor a scalar (bool, int, float, complex, str, NumPy scalar).
+    """
+    if not (dataclasses.is_dataclass(result) and not isinstance(result, type)):
+        raise TypeError(f"result must be a dataclass instance, got {type(result).__name__}")
+    arrays, skipped = {}, []
+    for field in dataclasses.fields(result):
+        if field.name in _SKIPPED_FIELDS:
+            continue
+        value = getattr(result, field.name)
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            arrays[field.name] = value
+        elif isinstance(value, (bool, int, float, complex, str, np.generic)):
+            arrays[field.name] = np.asarray(value)
+        elif value is not None:
+            skipped.append(field.name)
+    return arrays, skipped
+
+
+def provenance(config=None, result=None, skipped_fields=()) -> dict:
+    """Where and with what a run was made: versions, git commit, host, seed, and the
+    result's own ``provenance`` dict (wall time, backend, ...) merged in last."""
+    prov = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "versions": {pkg: _version(pkg) for pkg in PACKAGES},
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": _git_dirty(),
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "argv": list(sys.argv),
+        "seed": _seed(config),
+    }
+    if skipped_fields:
+        prov["result_fields_not_saved"] = list(skipped_fields)
+    extra = getattr(result, "provenance", None)
+    if isinstance(extra, Mapping):
+        prov.update(_jsonable(dict(extra)))
+    return prov
+
+
+def _timestamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def _reserve(run_dir: Path, stamp: str) -> tuple[Path, Path]:
+    """Create ``.<stamp[-N]>.partial`` for the first N whose final and incomplete names are free."""
+    for n in range(10_000):
+        label = stamp if n == 0 else f"{stamp}-{n}"
+        final = run_dir / label
+        if final.exists() or (run_dir / f"{label}.incomplete").exists():
+            continue
+        partial = run_dir / f".{label}.partial"
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            continue
+        if final.exists():  # another process finished this name between the checks
+            partial.rmdir()
+            continue
+        return final, partial
+    raise FileExistsError(f"no free run directory name for {stamp} in {run_dir}")
+
+
+def _mark_incomplete(partial: Path, final: Path, trace: str) -> None:
+    """Rename the partial directory to ``<final>.incomplete`` and record why."""
+    target = final.with_name(final.name + ".incomplete")
+    n = 1
+    while target.exists():
+        target = final.with_name(f"{final.name}.incomplete-{n}")
+        n += 1
+    try:
+        os.rename(partial, target)
+        (target / "INCOMPLETE").write_text(trace, encoding="utf-8")
+    except OSError:
+        pass  # keep the original exception; the hidden .partial directory stays as evidence
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _jsonable(obj):
+    """Plain JSON types for dataclass-dict contents: NumPy arrays and scalars, tuples,
+    sets, paths and enums are converted; anything else unknown becomes its ``repr``."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj  # NaN/inf are written as JSON's NaN/Infinity, which json.loads reads back
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, Mapping):
+        return {str(key): _jsonable(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(value) for value in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_jsonable(value) for value in obj), key=repr)
+    if isinstance(obj, enum.Enum):
+        return _jsonable(obj.value)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, complex):
+        return [obj.real, obj.imag]
+    return repr(obj)
+
+
+def _check_name(what: str, name) -> str:
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ValueError(f"{what} must be letters, digits, '_', '.' or '-' "
+                         f"(not starting with '.' or '-'), got {name!r}")
+    return name
+
+
+def _seed(config):
+    if isinstance(config, Mapping):
+        return _jsonable(config.get("seed"))
+    return _jsonable(getattr(config, "seed", None))
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git(*args: str) -> str | None:
+    """Output of ``git ARGS`` run in this package's directory, or None on any failure."""
+    try:
+        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _git_dirty() -> bool | None:
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status)

@@ -1,0 +1,79 @@
+"""Kernels checked again as plain Python: the Makefile runs this module a second time with
+NUMBA_DISABLE_JIT=1, so a kernel that only works compiled (or only uncompiled) is caught.
+Kept small (pure-Python kernels are slow)."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+import plasticity
+from plasticity import PairSTDP, TripletSTDP
+from plasticity.replay import _run_events
+from plasticity import stdp
+from plasticity.stdp import replay_reference
+from plasticity.traces import decay_traces, decay_traces_reference
+
+pytestmark = pytest.mark.nojit
+
+
+def test_jit_mode_is_what_the_environment_says():
+    """With NUMBA_DISABLE_JIT=1 the kernels must be plain Python functions (else the second
+    run of this module would silently test the compiled code again)."""
+    disabled = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
+    for kernel in (stdp.on_pre, stdp.on_post, _run_events, decay_traces):
+        assert hasattr(kernel, "py_func") is not disabled
+
+
+def small_trains(rng):
+    pre = [np.unique(rng.uniform(0.0, 300.0, 10)) for _ in range(2)]
+    post = [np.unique(rng.uniform(0.0, 300.0, 8)) for _ in range(2)]
+    post[0] = np.unique(np.r_[post[0], pre[0][:3]])  # simultaneous pre/post spikes
+    return pre, post
+
+
+@pytest.mark.parametrize("rule", [
+    PairSTDP(a_plus=0.05, a_minus=0.06),
+    PairSTDP(a_plus=0.8, a_minus=0.9, weight_dependence="power_law", mu_plus=0.4, mu_minus=0.7,
+             scheme="nearest_pre_centred"),
+    PairSTDP(a_plus=0.05, a_minus=0.06, weight_dependence="multiplicative",
+             scheme="nearest_symmetric"),
+    TripletSTDP.from_paper("hippocampal", "all_to_all", "full"),
+    TripletSTDP.from_paper("visual_cortex", "nearest", "full"),
+], ids=["pair-add-a2a", "pair-pow-precentred", "pair-mult-nearest", "triplet-hip-a2a",
+        "triplet-vc-nearest"])
+def test_kernel_equals_twin(rule, rng):
+    pre, post = small_trains(rng)
+    w0 = rng.uniform(0.3, 0.7, (2, 2))
+    got = plasticity.replay(rule, pre, post, w0)
+    want = replay_reference(rule.kernel_params(), pre, post, w0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.max(np.abs(want - w0)) > 1e-4
+
+
+def test_single_pair_analytic():
+    rule = PairSTDP(tau_plus=16.8, tau_minus=33.7, a_plus=0.01, a_minus=0.0105)
+    w0 = np.array([[0.5]])
+    up = plasticity.replay(rule, [np.array([2.0])], [np.array([12.0])], w0)[0, 0]
+    down = plasticity.replay(rule, [np.array([12.0])], [np.array([2.0])], w0)[0, 0]
+    same = plasticity.replay(rule, [np.array([2.0])], [np.array([2.0])], w0)[0, 0]
+    np.testing.assert_allclose(up - 0.5, 0.01 * math.exp(-10.0 / 16.8), rtol=1e-12)
+    np.testing.assert_allclose(down - 0.5, -0.0105 * math.exp(-10.0 / 33.7), rtol=1e-12)
+    np.testing.assert_allclose(same - 0.5, 0.01, rtol=1e-12)
+
+
+def test_clock_driven_and_record(rng):
+    rule = PairSTDP(a_plus=0.02, a_minus=0.021)
+    pre, post = [np.array([0.31, 5.07])], [np.array([2.55])]
+    final, traj = plasticity.replay(rule, pre, post, np.array([[0.5]]), dt=0.1, record=True)
+    np.testing.assert_allclose(traj.times, [0.3, 2.5, 5.0], rtol=1e-12)
+    want = 0.5 + 0.02 * math.exp(-2.2 / 16.8) - 0.021 * math.exp(-2.5 / 33.7)
+    np.testing.assert_allclose(final[0, 0], want, rtol=1e-12)
+    np.testing.assert_array_equal(traj.weights[-1], final)
+
+
+def test_decay_traces(rng):
+    x = rng.random(50)
+    want = decay_traces_reference(x, 3.0, 20.0)
+    decay_traces(x, 3.0, 20.0)
+    np.testing.assert_allclose(x, want, rtol=1e-12)

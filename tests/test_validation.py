@@ -1,0 +1,236 @@
+"""Invalid parameters and inputs raise ParameterError (a ValueError) naming the culprit."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import plasticity
+from plasticity import PairSTDP, ParameterError, TripletSTDP
+
+BAD_TAUS = [-5.0, 0.0, math.nan, math.inf, -math.inf]
+
+
+def test_parameter_error_is_a_value_error():
+    assert issubclass(ParameterError, ValueError)
+
+
+# ----------------------------------------------------------------------------------------
+# Rule parameters
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", BAD_TAUS)
+@pytest.mark.parametrize("name", ["tau_plus", "tau_minus"])
+def test_pair_bad_time_constants(name, value):
+    with pytest.raises(ParameterError, match=name):
+        PairSTDP(**{name: value})
+
+
+@pytest.mark.parametrize("value", BAD_TAUS)
+@pytest.mark.parametrize("name", ["tau_plus", "tau_minus", "tau_x", "tau_y"])
+def test_triplet_bad_time_constants(name, value):
+    with pytest.raises(ParameterError, match=name):
+        TripletSTDP(**{name: value})
+
+
+def test_message_names_value_and_rule():
+    with pytest.raises(ParameterError, match=r"tau_plus must be > 0 ms, got -5\.0"):
+        PairSTDP(tau_plus=-5.0)
+    with pytest.raises(ParameterError, match=r"tau_minus.*nan"):
+        PairSTDP(tau_minus=math.nan)
+
+
+@pytest.mark.parametrize("name", ["a_plus", "a_minus"])
+def test_pair_negative_amplitudes(name):
+    with pytest.raises(ParameterError, match=rf"{name}.*-0\.01"):
+        PairSTDP(**{name: -0.01})
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_pair_non_finite_amplitude(value):
+    with pytest.raises(ParameterError, match="a_plus"):
+        PairSTDP(a_plus=value)
+
+
+@pytest.mark.parametrize("name", ["a2_plus", "a3_plus", "a2_minus", "a3_minus"])
+def test_triplet_negative_amplitudes(name):
+    with pytest.raises(ParameterError, match=name):
+        TripletSTDP(**{name: -1e-3})
+
+
+def test_zero_amplitudes_are_allowed():
+    assert PairSTDP(a_plus=0.0, a_minus=0.0).a_plus == 0.0
+    assert TripletSTDP(a2_plus=0.0, a3_minus=0.0).a2_plus == 0.0
+
+
+@pytest.mark.parametrize("cls", [PairSTDP, TripletSTDP])
+@pytest.mark.parametrize("w_min, w_max", [(1.0, 1.0), (1.0, 0.5), (0.0, -1.0)])
+def test_bounds_in_wrong_order(cls, w_min, w_max):
+    with pytest.raises(ParameterError, match="w_max"):
+        cls(w_min=w_min, w_max=w_max)
+
+
+@pytest.mark.parametrize("cls", [PairSTDP, TripletSTDP])
+@pytest.mark.parametrize("name", ["w_min", "w_max"])
+def test_non_finite_bounds(cls, name):
+    with pytest.raises(ParameterError, match=name):
+        cls(**{name: math.nan})
+
+
+def test_unknown_scheme():
+    with pytest.raises(ParameterError, match="scheme.*'nearest'"):
+        PairSTDP(scheme="nearest")   # the triplet name is not a pair scheme
+    with pytest.raises(ParameterError, match="scheme"):
+        TripletSTDP(scheme="nearest_symmetric")
+
+
+def test_unknown_weight_dependence():
+    with pytest.raises(ParameterError, match="weight_dependence.*'gutig'"):
+        PairSTDP(weight_dependence="gutig")
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, math.nan])
+@pytest.mark.parametrize("name", ["mu_plus", "mu_minus"])
+def test_mu_outside_unit_interval(name, value):
+    with pytest.raises(ParameterError, match=name):
+        PairSTDP(weight_dependence="power_law", **{name: value})
+
+
+@pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
+@pytest.mark.parametrize("name", ["mu_plus", "mu_minus"])
+def test_mu_without_power_law(name, dependence):
+    with pytest.raises(ParameterError, match=name):
+        PairSTDP(weight_dependence=dependence, **{name: 0.5})
+
+
+def test_mu_edges_allowed_with_power_law():
+    rule = PairSTDP(weight_dependence="power_law", mu_plus=0.0, mu_minus=1.0)
+    assert rule.mu == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("key", [("visual_cortex", "nearest", "minimal"),
+                                 ("cortex", "all_to_all", "full"),
+                                 ("hippocampal", "nearest_symmetric", "full")])
+def test_unknown_from_paper_key(key):
+    with pytest.raises(ParameterError, match="/".join(key)):
+        TripletSTDP.from_paper(*key)
+
+
+def test_from_paper_bad_override_is_validated():
+    with pytest.raises(ParameterError, match="tau_y"):
+        TripletSTDP.from_paper("hippocampal", "all_to_all", "full", tau_y=-1.0)
+
+
+# ----------------------------------------------------------------------------------------
+# replay inputs
+# ----------------------------------------------------------------------------------------
+
+RULE = PairSTDP()
+PRE = [np.array([1.0, 5.0]), np.array([2.0])]
+POST = [np.array([3.0])]
+W0 = np.full((1, 2), 0.5)
+
+
+def test_replay_valid_inputs_pass():
+    """Guard: the fixtures below are valid except for the one thing each test breaks."""
+    w = plasticity.replay(RULE, PRE, POST, W0, dt=0.1, duration=10.0)
+    assert w.shape == (1, 2)
+
+
+@pytest.mark.parametrize("dt", [0.0, -0.1, math.nan, math.inf])
+def test_replay_bad_dt(dt):
+    with pytest.raises(ParameterError, match="dt"):
+        plasticity.replay(RULE, PRE, POST, W0, dt=dt)
+
+
+@pytest.mark.parametrize("duration", [0.0, -1.0, math.nan])
+def test_replay_bad_duration(duration):
+    with pytest.raises(ParameterError, match="duration"):
+        plasticity.replay(RULE, PRE, POST, W0, duration=duration)
+
+
+@pytest.mark.parametrize("train, what", [
+    (np.array([5.0, 1.0]), "unsorted"),
+    (np.array([1.0, 1.0, 2.0]), "repeated"),
+    (np.array([-1.0, 2.0]), "negative"),
+    (np.array([1.0, math.nan]), "nan"),
+    (np.array([1.0, math.inf]), "inf"),
+    (np.array([[1.0, 2.0]]), "2-D"),
+])
+def test_replay_bad_pre_train(train, what):
+    with pytest.raises(ParameterError, match=r"pre_times\[1\]"):
+        plasticity.replay(RULE, [PRE[0], train], POST, W0)
+
+
+@pytest.mark.parametrize("train", [np.array([3.0, 2.0]), np.array([3.0, 3.0]), np.array([-0.5])])
+def test_replay_bad_post_train(train):
+    with pytest.raises(ParameterError, match=r"post_times\[0\]"):
+        plasticity.replay(RULE, PRE, [train], W0)
+
+
+def test_replay_bare_array_instead_of_list():
+    with pytest.raises(ParameterError, match="pre_times.*sequence"):
+        plasticity.replay(RULE, np.array([1.0, 5.0]), POST, np.full((1, 1), 0.5))
+    with pytest.raises(ParameterError, match="post_times"):
+        plasticity.replay(RULE, PRE, np.array([3.0]), W0)
+
+
+def test_replay_list_of_floats_instead_of_list_of_arrays():
+    with pytest.raises(ParameterError, match=r"pre_times\[0\]"):
+        plasticity.replay(RULE, [1.0, 5.0], POST, W0)
+
+
+def test_replay_no_neurons():
+    with pytest.raises(ParameterError, match="pre_times"):
+        plasticity.replay(RULE, [], POST, np.zeros((1, 0)))
+
+
+@pytest.mark.parametrize("w0", [np.full((2, 1), 0.5), np.full((1, 3), 0.5), np.full(2, 0.5)])
+def test_replay_w0_shape(w0):
+    with pytest.raises(ParameterError, match=r"w0.*\(1, 2\)"):
+        plasticity.replay(RULE, PRE, POST, w0)
+
+
+@pytest.mark.parametrize("bad", [-0.01, 1.01, math.nan])
+def test_replay_w0_outside_bounds(bad):
+    with pytest.raises(ParameterError, match="w0"):
+        plasticity.replay(RULE, PRE, POST, np.array([[0.5, bad]]))
+
+
+def test_replay_w0_outside_shifted_bounds():
+    rule = PairSTDP(w_min=0.2, w_max=0.4)
+    with pytest.raises(ParameterError, match="w0"):
+        plasticity.replay(rule, PRE, POST, np.array([[0.3, 0.1]]))
+    # and the bounds themselves are inside
+    assert plasticity.replay(rule, PRE, POST, np.array([[0.2, 0.4]])).shape == (1, 2)
+
+
+def test_replay_two_spikes_in_one_step():
+    # 1.0 ms and 1.05 ms are both on step floor(t/0.1 + 1e-3) = 10
+    pre = [np.array([1.0, 1.05]), np.array([2.0])]
+    with pytest.raises(ParameterError, match=r"pre_times\[0\].*dt"):
+        plasticity.replay(RULE, pre, POST, W0, dt=0.1)
+    # event-driven, the same trains are fine
+    assert plasticity.replay(RULE, pre, POST, W0).shape == (1, 2)
+    with pytest.raises(ParameterError, match=r"post_times\[0\]"):
+        plasticity.replay(RULE, PRE, [np.array([3.0, 3.5])], W0, dt=1.0)
+
+
+def test_replay_dt_larger_than_half_smallest_tau_warns():
+    rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
+    pre, post, w0 = [np.array([1.0, 20.0])], [np.array([8.0])], np.array([[0.5]])
+    with pytest.warns(UserWarning, match="dt"):
+        plasticity.replay(rule, pre, post, w0, dt=5.5)
+    triplet = TripletSTDP(tau_plus=16.8, tau_minus=33.7, tau_x=101.0, tau_y=12.0)
+    with pytest.warns(UserWarning, match="dt"):
+        plasticity.replay(triplet, pre, post, w0, dt=6.5)  # > 12 / 2: tau_y is the smallest
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plasticity.replay(triplet, pre, post, w0, dt=5.9)
+
+
+def test_replay_dt_at_half_smallest_tau_does_not_warn():
+    rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plasticity.replay(rule, [np.array([1.0, 7.0])], POST, np.array([[0.5]]), dt=5.0)
