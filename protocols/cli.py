@@ -31,7 +31,7 @@ from . import registry, store  # noqa: E402
 
 USER_ERRORS = (ParameterError, ValueError, KeyError, FileNotFoundError)
 DEMO_PROTOCOLS = ("stdp_window", "song2000")
-DEMO_OVERRIDES = {"song2000": {"duration_ms": 20000.0}}  # applied when the Config has the field
+DEMO_OVERRIDES: dict = {}  # per-protocol Config overrides for the demo (the full Song run takes < 1 s)
 DEMO_SUMMARY = "demo_summary.txt"
 
 
