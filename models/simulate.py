@@ -282,6 +282,7 @@ class _Built:
         self.poisson_ids = np.concatenate([np.arange(o, o + g.n) for g, o in poisson] or [np.zeros(0, np.int64)]).astype(np.int64)
         self.poisson_rates = np.concatenate([g.rates for g, _ in poisson] or [np.zeros(0)])
         self.poisson_next = np.zeros(self.poisson_ids.size)
+        self.poisson_drawn = np.zeros(self.poisson_ids.size, np.uint64)  # intervals drawn per neuron
         gens = [(g, o) for g, o in zip(net.groups, offsets) if isinstance(g, SpikeGeneratorGroup)]
         steps, ids = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for g, o in gens:
@@ -316,7 +317,7 @@ class _Built:
         self.state_chunks = [[] for _ in entries]
         self.weight_t = [[] for _ in net.weight_records]
         self.weight_w = [[] for _ in net.weight_records]
-        _seed_numba(int(net.rng.integers(2**31 - 1)))
+        self.poisson_key = np.uint64(net.rng.integers(2**63 - 1))
         self._init_poisson()
 
     def _init_poisson(self):
@@ -337,6 +338,7 @@ class _Built:
         for k0, k1 in zip(boundaries[:-1], boundaries[1:]):
             self._record_weights(k0)
             src_ptr, src_ids = _source_chunk(k0, k1, dt, self.poisson_rates, self.poisson_ids, self.poisson_next,
+                                             self.poisson_drawn, self.poisson_key,
                                              self.gen_steps, self.gen_ids, self._gen_start(k0))
             samples = np.array([_count_multiples(k0, k1, e) for e in self.state_every], np.int64)
             out = np.zeros((self.state_var.size, int(samples.max(initial=0))))
@@ -518,12 +520,21 @@ def _delay_steps(delay_ms, dt):
 
 
 @njit(cache=True)
-def _seed_numba(seed):
-    np.random.seed(seed)
+def _counter_uniform(key, stream, counter):
+    """Uniform in (0, 1] from (key, stream, counter) by SplitMix64 hashing (Steele et al. 2014).
+
+    Each Poisson neuron draws from its own counter-indexed stream, so its spike train does
+    not depend on how the run is cut into chunks, monitors or repeated ``run`` calls.
+    """
+    z = key + np.uint64(stream) * np.uint64(0x9E3779B97F4A7C15) + counter * np.uint64(0xD1B54A32D192ED03)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (float(z >> np.uint64(11)) + 1.0) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True)
-def _source_chunk(k0, k1, dt, rates, ids, next_t, gen_steps, gen_ids, gen_start):
+def _source_chunk(k0, k1, dt, rates, ids, next_t, drawn, key, gen_steps, gen_ids, gen_start):
     """Source spikes of steps [k0, k1) as CSR by step: (ptr (k1-k0+1,), global ids)."""
     n_steps = k1 - k0
     t_end = k1 * dt
@@ -537,7 +548,7 @@ def _source_chunk(k0, k1, dt, rates, ids, next_t, gen_steps, gen_ids, gen_start)
         mean_isi = 1000.0 / rates[a]
         last = -1
         while next_t[a] < t_end:
-            k = int(math.floor(next_t[a] / dt))
+            k = min(int(math.floor(next_t[a] / dt)), k1 - 1)
             if k != last and k >= k0:
                 if n == cap:
                     cap *= 2
@@ -550,7 +561,8 @@ def _source_chunk(k0, k1, dt, rates, ids, next_t, gen_steps, gen_ids, gen_start)
                 ev_id[n] = ids[a]
                 n += 1
                 last = k
-            next_t[a] += -mean_isi * math.log(1.0 - np.random.random())
+            next_t[a] += -mean_isi * math.log(_counter_uniform(key, a, drawn[a]))
+            drawn[a] += np.uint64(1)
     g = gen_start
     g_stop = g
     while g_stop < gen_steps.size and gen_steps[g_stop] < k1:

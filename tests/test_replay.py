@@ -143,13 +143,20 @@ def test_record_trajectory(rng):
 
 
 def test_record_trajectory_hand_values():
+    """pre 0, post 10, pre+post 30, pre+post 45: a row per distinct time, taken after *all*
+    events at that time (pre then post)."""
     rule = PairSTDP(tau_plus=TP, tau_minus=TM, a_plus=AP, a_minus=AM)
-    final, traj = plasticity.replay(rule, [np.array([0.0, 30.0])], [np.array([10.0])],
-                                    np.array([[0.5]]), record=True)
-    np.testing.assert_array_equal(traj.times, [0.0, 10.0, 30.0])
+    final, traj = plasticity.replay(rule, [np.array([0.0, 30.0, 45.0])],
+                                    [np.array([10.0, 30.0, 45.0])], np.array([[0.5]]),
+                                    record=True)
+    np.testing.assert_array_equal(traj.times, [0.0, 10.0, 30.0, 45.0])
     w1 = 0.5 + AP * math.exp(-10 / TP)
-    w2 = w1 - AM * math.exp(-20 / TM)
-    np.testing.assert_allclose(traj.weights[:, 0, 0], [0.5, w1, w2], rtol=1e-14)
+    # t=30: pre (post 10 before it), then post (pres 0 and 30 before it)
+    w2 = w1 - AM * math.exp(-20 / TM) + AP * (math.exp(-30 / TP) + 1.0)
+    # t=45: pre (posts 10, 30), then post (pres 0, 30, 45)
+    w3 = (w2 - AM * (math.exp(-35 / TM) + math.exp(-15 / TM))
+          + AP * (math.exp(-45 / TP) + math.exp(-15 / TP) + 1.0))
+    np.testing.assert_allclose(traj.weights[:, 0, 0], [0.5, w1, w2, w3], rtol=1e-14)
     assert final[0, 0] == traj.weights[-1, 0, 0]
 
 
