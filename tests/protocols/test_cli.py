@@ -141,7 +141,7 @@ def test_demo_runs_both_and_writes_summary(fake, tmp_path, capsys):
     stdp_config, _, _ = store.load_run(only_run_dir(tmp_path, "stdp_window"))
     song_config, _, _ = store.load_run(only_run_dir(tmp_path, "song2000"))
     assert stdp_config["duration_ms"] == 100.0  # default config
-    assert song_config["duration_ms"] == 20000.0  # the demo's Song 2000 length
+    assert song_config["duration_ms"] == 100.0  # the full default run (no demo overrides)
     summary = (tmp_path / "demo_summary.txt").read_text()
     assert "== stdp_window ==" in summary and "== song2000 ==" in summary
     assert str(only_run_dir(tmp_path, "song2000")) in summary
