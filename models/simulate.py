@@ -587,6 +587,8 @@ def _source_chunk(k0, k1, dt, rates, ids, next_t, drawn, key, gen_steps, gen_ids
     return ptr, out
 
 
+# _nrt=False: the loop allocates nothing, and without reference counting the per-step access
+# to the Wiring/NeuronArrays tuples costs nothing (with it: ~0.3 us per step and projection).
 @njit(cache=True, _nrt=False)
 def _run_steps(k_start, k_stop, k_chunk, dt, neu, src_ptr, src_ids, wiring, input_ring, spiked, mon):
     """Run steps [k_start, k_stop); return the step reached (earlier if the spike buffer is full)."""
