@@ -2,9 +2,15 @@
 
 Importing this package does not import Brian2 or the models; a rule can be used alone.
 """
-from .errors import ParameterError
-from .replay import Trajectory, replay
-from .stdp import PairSTDP
-from .triplet import TripletSTDP
+from pathlib import Path as _Path
+
+from .jit_cache import refresh as _refresh_jit_cache
+
+_refresh_jit_cache(_Path(__file__).parent)
+
+from .errors import ParameterError  # noqa: E402
+from .replay import Trajectory, replay  # noqa: E402
+from .stdp import PairSTDP  # noqa: E402
+from .triplet import TripletSTDP  # noqa: E402
 
 __all__ = ["ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]
