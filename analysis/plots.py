@@ -12,8 +12,13 @@ from matplotlib.figure import Figure
 
 from plasticity.errors import ParameterError, check_positive
 
-from .spikes import _as_index_time, population_rate
+from .spikes import _as_index_time, _edges, cross_correlogram, isi_histogram, population_rate, psth
 from .weights import weight_histogram
+
+#: Colours used for populations, model vs reference, and curves, everywhere in the package.
+COLOURS = {"model": "C0", "reference": "C3", "excitatory": "C3", "inhibitory": "C0",
+           "input": "0.4", "mean": "k", "threshold": "0.5"}
+FIGSIZE = (6.0, 4.0)
 
 
 def raster(i, t, ax: Axes | None = None, groups=None, t_window=None,
@@ -146,6 +151,164 @@ def stdp_window_plot(dt_ms, dw, ax: Axes | None = None, reference: dict | None =
     return ax
 
 
+def psth_plot(times, events_ms, window_ms, bin_ms: float, ax: Axes | None = None,
+              label: str | None = None) -> Axes:
+    """Peri-stimulus time histogram (Hz) of :func:`analysis.spikes.psth`, as a step line;
+    a vertical line marks the event (time 0)."""
+    ax = _axes(ax)
+    centres, rate = psth(times, events_ms, window_ms, bin_ms)
+    edges = _edges(float(window_ms[1]) - float(window_ms[0]), bin_ms, float(window_ms[0]))
+    ax.stairs(rate, edges, label=label, color=COLOURS["model"])
+    ax.axvline(0.0, color=COLOURS["threshold"], lw=0.8, ls=":")
+    ax.set_xlabel("time from event (ms)")
+    ax.set_ylabel("rate (Hz)")
+    if label is not None:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def isi_histogram_plot(times, bin_ms: float = 1.0, max_isi_ms: float | None = None,
+                       ax: Axes | None = None) -> Axes:
+    """Histogram of the inter-spike intervals (ms) of one train, one filled step patch."""
+    ax = _axes(ax)
+    counts, edges = isi_histogram(times, bin_ms, max_isi_ms)
+    ax.stairs(counts, edges, fill=True, alpha=0.8, color=COLOURS["model"])
+    ax.set_xlabel("inter-spike interval (ms)")
+    ax.set_ylabel("intervals")
+    return ax
+
+
+def correlogram_plot(times_a, times_b, bin_ms: float, max_lag_ms: float,
+                     ax: Axes | None = None) -> Axes:
+    """Cross-correlogram (counts of t_b − t_a) of :func:`analysis.spikes.cross_correlogram`."""
+    ax = _axes(ax)
+    lags, counts = cross_correlogram(times_a, times_b, bin_ms, max_lag_ms)
+    edges = np.append(lags - 0.5 * bin_ms, lags[-1] + 0.5 * bin_ms)
+    ax.stairs(counts, edges, fill=True, alpha=0.8, color=COLOURS["model"])
+    ax.axvline(0.0, color=COLOURS["threshold"], lw=0.8, ls=":")
+    ax.set_xlabel("lag t_b − t_a (ms)")
+    ax.set_ylabel("spike pairs")
+    return ax
+
+
+def weight_matrix_plot(w, ax: Axes | None = None, unit: str = "", vmin=None, vmax=None,
+                       cmap: str = "viridis", colorbar: bool = True) -> Axes:
+    """Weight matrix ``w[post, pre]`` as an image: presynaptic index on x, postsynaptic on y.
+
+    ``vmin``/``vmax`` fix the colour range (e.g. ``0`` and ``w_max``); a colour bar
+    labelled with ``unit`` is added unless ``colorbar=False``.
+    """
+    ax = _axes(ax)
+    w = np.asarray(w, dtype=float)
+    if w.ndim == 1:
+        w = w[None, :]
+    if w.ndim != 2:
+        raise ParameterError(f"w must be a 2-D matrix (n_post, n_pre), got shape {w.shape}")
+    image = ax.imshow(w, aspect="auto", interpolation="nearest", origin="lower", cmap=cmap,
+                      vmin=vmin, vmax=vmax)
+    ax.set_xlabel("presynaptic neuron")
+    ax.set_ylabel("postsynaptic neuron")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=_with_unit("weight", unit))
+    return ax
+
+
+def receptive_field_plot(w_row, shape, ax: Axes | None = None, unit: str = "", vmin=None,
+                         vmax=None, cmap: str = "viridis", colorbar: bool = True) -> Axes:
+    """One neuron's incoming weights reshaped to an image of ``shape = (rows, cols)``
+    (row-major, input ``k`` at ``divmod(k, cols)``), e.g. the receptive field of a neuron
+    fed by a pixel grid. No axis ticks; a colour bar unless ``colorbar=False``."""
+    ax = _axes(ax)
+    w_row = np.asarray(w_row, dtype=float).ravel()
+    rows, cols = (int(x) for x in shape)
+    if rows * cols != w_row.size:
+        raise ParameterError(f"shape {tuple(shape)} needs {rows * cols} weights, got {w_row.size}")
+    image = ax.imshow(w_row.reshape(rows, cols), interpolation="nearest", cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label=_with_unit("weight", unit))
+    return ax
+
+
+def learning_curve_plot(values, ax: Axes | None = None, steps=None, label: str | None = None,
+                        ylabel: str = "loss", smooth: int | None = None, log: bool = False) -> Axes:
+    """A loss or accuracy curve against iteration ``steps`` (default 0, 1, ...).
+
+    With ``smooth`` the raw values are drawn faintly and their trailing moving average
+    (:func:`analysis.learning.moving_average`) on top; ``log`` makes the y axis logarithmic.
+    """
+    from .learning import moving_average
+
+    ax = _axes(ax)
+    values = np.asarray(values, dtype=float)
+    steps = np.arange(values.size) if steps is None else np.asarray(steps, dtype=float)
+    if values.ndim != 1 or steps.shape != values.shape:
+        raise ParameterError(f"values and steps must be 1-D of equal length, got {values.shape} and {steps.shape}")
+    if smooth:
+        line, = ax.plot(steps, values, lw=0.8, alpha=0.3)
+        ax.plot(steps, moving_average(values, smooth), color=line.get_color(), label=label)
+    else:
+        ax.plot(steps, values, label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    if label is not None:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def alignment_plot(history: dict, metric: str = "cosine", ax: Axes | None = None, steps=None) -> Axes:
+    """One line per gradient key (and "overall", thick and black) of ``metric`` over training,
+    from :func:`analysis.learning.alignment_history`."""
+    ax = _axes(ax)
+    for key, metrics in history.items():
+        if metric not in metrics:
+            raise ParameterError(f"metric must be one of {', '.join(metrics)}, got {metric!r}")
+        y = np.asarray(metrics[metric], dtype=float)
+        x = np.arange(y.size) if steps is None else np.asarray(steps, dtype=float)
+        if key == "overall":
+            ax.plot(x, y, color=COLOURS["mean"], lw=2.0, label=key)
+        else:
+            ax.plot(x, y, lw=1.0, label=key)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def state_trace_plot(t_ms, values, ax: Axes | None = None, labels=None, unit: str = "mV",
+                     name: str = "v", threshold: float | None = None, spikes_ms=None) -> Axes:
+    """State variables over time: ``values`` of shape (n_times,) or (n_times, n_traces).
+
+    ``labels`` names the traces (legend); ``threshold`` draws a dashed horizontal line;
+    ``spikes_ms`` marks spike times with short ticks at the top of the axes.
+    """
+    ax = _axes(ax)
+    t_ms = np.asarray(t_ms, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[0] != t_ms.size:
+        raise ParameterError(f"values must have shape (n_times, n_traces) with n_times = len(t_ms) = "
+                             f"{t_ms.size}, got {values.shape}")
+    if labels is not None and len(labels) != values.shape[1]:
+        raise ParameterError(f"labels must name the {values.shape[1]} traces, got {len(labels)}")
+    for k in range(values.shape[1]):
+        ax.plot(t_ms, values[:, k], lw=1.0, label=None if labels is None else labels[k])
+    if threshold is not None:
+        ax.axhline(threshold, color=COLOURS["threshold"], ls="--", lw=0.8)
+    if spikes_ms is not None and len(spikes_ms):
+        ax.plot(np.asarray(spikes_ms, dtype=float), np.full(len(spikes_ms), 1.0), "|",
+                color=COLOURS["reference"], ms=8, transform=ax.get_xaxis_transform())
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(_with_unit(name, unit))
+    if labels is not None:
+        ax.legend(fontsize="small")
+    return ax
+
+
 def _draw_reference(ax: Axes, reference: dict) -> None:
     missing = [key for key in ("dt", "dw") if key not in reference]
     if missing:
@@ -166,7 +329,7 @@ def _draw_reference(ax: Axes, reference: dict) -> None:
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    return Figure(figsize=(6.0, 4.0), layout="constrained").add_subplot()
+    return Figure(figsize=FIGSIZE, layout="constrained").add_subplot()
 
 
 def _window(t_window) -> tuple[float, float]:
