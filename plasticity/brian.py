@@ -135,12 +135,13 @@ def attach(rule, synapses, *, weight: str = "w"):
             "Synapses(..., **plasticity.brian.to_brian(rule, transmit=...))")
     if weight not in synapses.variables:
         raise ParameterError(f"synapses has no variable {weight!r} to learn; declare '{weight} : 1' in its model")
-    if synapses.variables[weight].dim is not b2.DIMENSIONLESS:
+    if not synapses.variables[weight].dim.is_dimensionless:
         raise ParameterError(f"the weight {weight!r} must be dimensionless, got unit {synapses.variables[weight].unit}")
     pre = np.asarray(synapses.i[:], dtype=np.int64)
     post = np.asarray(synapses.j[:], dtype=np.int64)
-    if pre.size and np.any(np.asarray(synapses.delay[:]) > 0):
-        raise ParameterError("attach() does not support synaptic delays; use to_brian() equations")
+    for pathway in synapses._pathways:
+        if pre.size and np.any(np.asarray(pathway.delay[:]) > 0):
+            raise ParameterError("attach() does not support synaptic delays; use to_brian() equations")
     w_values = np.asarray(getattr(synapses, weight)[:], dtype=float)
     if w_values.size and (w_values.min() < rule.w_min or w_values.max() > rule.w_max):
         raise ParameterError(f"{weight} must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
@@ -148,7 +149,11 @@ def attach(rule, synapses, *, weight: str = "w"):
 
     index, order = build_index(pre, post, synapses.source.N, synapses.target.N)
     plug = _Plugin(rule.kernel_params(), index, order, synapses, weight)
-    return b2.NetworkOperation(plug, when="synapses", order=10, name=f"{synapses.name}_plasticity",
+    def plasticity_step(t):
+        plug(t)
+
+    plasticity_step.plugin = plug
+    return b2.NetworkOperation(plasticity_step, when="synapses", order=10, name=f"{synapses.name}_plasticity",
                                dt=synapses.source.clock.dt)
 
 

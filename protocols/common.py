@@ -7,14 +7,20 @@ from contextlib import contextmanager
 from plasticity import PairSTDP, TripletSTDP
 from plasticity.errors import ParameterError
 
-BACKENDS = ("native",)
+BACKENDS = ("native", "brian2")
+TARGETS = ("numpy", "cython", "cpp_standalone")  # Brian2 code-generation targets
 
 
 def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
-        raise ParameterError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r} "
-                             "(the Brian2 backend is not available yet)")
+        raise ParameterError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
     return backend
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ParameterError(f"target must be one of {', '.join(map(repr, TARGETS))}, got {target!r}")
+    return target
 
 
 @contextmanager

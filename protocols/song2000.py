@@ -18,7 +18,7 @@ from analysis.weights import bimodality
 from plasticity import PairSTDP
 from plasticity.errors import ParameterError, check_int, check_positive
 
-from .common import check_backend, timed
+from .common import check_backend, check_target, timed
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Config:
     v_reset: float = -60.0
     record_every_ms: float = 1000.0
     seed: int = 0
+    target: str = "numpy"           # Brian2 target with backend="brian2"
 
     def __post_init__(self):
         check_int("n_inputs", self.n_inputs, 1)
@@ -51,6 +52,7 @@ class Config:
         if not 0.0 <= self.rate_spread_hz < self.rate_hz:
             raise ParameterError(f"rate_spread_hz must be in [0, rate_hz = {self.rate_hz}), got {self.rate_spread_hz}")
         check_int("seed", self.seed, 0)
+        check_target(self.target)
         self.rule()
         self.neuron()
 
@@ -101,20 +103,31 @@ def run(config: Config, backend: str = "native") -> Result:
     with timed(provenance, backend, config.seed):
         rng = np.random.default_rng(config.seed)
         rates = config.rates(rng)
-        net = models.Network(dt=config.dt, seed=config.seed)
-        inputs = net.add(models.PoissonGroup(config.n_inputs, rate=rates))
-        cell = net.add(config.neuron())
-        proj = net.connect(inputs, cell, weight=models.uniform(0.0, config.g_max), receptor="excitatory",
-                           rule=config.rule())
-        w0 = proj.w.copy()
-        out = net.record_spikes(cell)
-        inp = net.record_spikes(inputs)
-        weights = net.record_weights(proj, every=config.record_every_ms)
-        net.run(config.duration_ms)
-        provenance.update(simulation_s=net.timing["run_s"], compile_s=net.timing["compile_s"])
-        tail = inp.t >= config.duration_ms - RASTER_MS
-    return Result(config, rates, w0, proj.w.copy(), weights.t, weights.w, out.t, inp.i[tail], inp.t[tail],
-                  provenance)
+        w0 = rng.uniform(0.0, config.g_max, config.n_inputs)
+        if backend == "native":
+            out = _run_native(config, rates, w0)
+        else:
+            from .brian_backend import run_song
+
+            out = run_song(config, rates, w0, config.target)
+            provenance.update(target=config.target, simulation_s=out.pop("wall_s"))
+        tail = out["in_t"] >= config.duration_ms - RASTER_MS
+        provenance.update(out.pop("timing", {}))
+    return Result(config, rates, w0, out["w"], out["w_t"], out["w_traj"], out["out_t"], out["in_i"][tail],
+                  out["in_t"][tail], provenance)
+
+
+def _run_native(config, rates, w0) -> dict:
+    net = models.Network(dt=config.dt, seed=config.seed)
+    inputs = net.add(models.PoissonGroup(config.n_inputs, rate=rates))
+    cell = net.add(config.neuron())
+    proj = net.connect(inputs, cell, weight=w0, receptor="excitatory", rule=config.rule())
+    out = net.record_spikes(cell)
+    inp = net.record_spikes(inputs)
+    weights = net.record_weights(proj, every=config.record_every_ms)
+    net.run(config.duration_ms)
+    return dict(w=proj.w.copy(), w_t=weights.t, w_traj=weights.w, out_t=out.t, in_i=inp.i, in_t=inp.t,
+                timing=dict(simulation_s=net.timing["run_s"], compile_s=net.timing["compile_s"]))
 
 
 RASTER_MS = 1000.0  # the input raster keeps the last second

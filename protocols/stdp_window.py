@@ -17,9 +17,10 @@ import numpy as np
 from plasticity import replay
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
 
-from .common import check_backend, make_rule, timed
+from .common import check_backend, check_target, make_rule, timed
 
 BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms; Bi & Poo (2001) fit, verified (shared/reference)
+BRIAN_DT = 0.1  # ms: Brian2 is clock-driven; its grid when sim_dt is None
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Config:
     dt_step: float = 5.0
     sim_dt: float | None = None            # None: event-driven; else the clock-driven grid (ms)
     data_csv: str = ""                     # optional measured points to overlay
+    target: str = "numpy"                  # Brian2 target with backend="brian2"
 
     def __post_init__(self):
         check_int("n_pairs", self.n_pairs, 1)
@@ -56,6 +58,7 @@ class Config:
         check_non_negative("w0", self.w0)
         if self.sim_dt is not None:
             check_positive("sim_dt", self.sim_dt, "ms")
+        check_target(self.target)
         self.make_rule()  # validates the rule's fields
 
     @classmethod
@@ -106,10 +109,19 @@ def run(config: Config, backend: str = "native") -> Result:
         rule = config.make_rule()
         dts = config.dts
         pre, post = pairing_trains(dts, config.n_pairs, config.frequency_hz)
-        w0 = np.full((dts.size, dts.size), config.w0 * (rule.w_max - rule.w_min) + rule.w_min)
-        w = replay(rule, pre, post, w0, dt=config.sim_dt)
-        # synapse (m, m) sees only pre m and post m: the protocol for dts[m]
-        dw = (np.diag(w) - np.diag(w0)) / np.diag(w0)
+        w_start = config.w0 * (rule.w_max - rule.w_min) + rule.w_min
+        if backend == "native":
+            w = np.diag(replay(rule, pre, post, np.full((dts.size, dts.size), w_start), dt=config.sim_dt))
+            # synapse (m, m) sees only pre m and post m: the protocol for dts[m]
+        else:
+            from .brian_backend import replay_pairs
+
+            grid = config.sim_dt or BRIAN_DT
+            last = max(t[-1] for t in post + pre)
+            w = replay_pairs(rule, pre, post, np.full(dts.size, w_start), dt=grid, duration=last + 2 * grid,
+                             target=config.target, pairs="diagonal")
+            provenance.update(target=config.target, grid_ms=grid)
+        dw = (w - w_start) / w_start
         fit = fit_window(dts, dw)
         data = load_points(config.data_csv) if config.data_csv else (np.zeros(0),) * 3
     return Result(config, dts, dw, fit, *data, provenance=provenance)
