@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
 
 from plasticity.errors import ParameterError, check_finite, check_positive
 
@@ -53,6 +52,8 @@ def bimodality(w, w_max: float, low: float = 0.1, high: float = 0.9) -> Bimodali
 
 
 def _sarle_coefficient(w: np.ndarray) -> float:
+    from scipy import stats  # imported here: scipy.stats takes ~1 s to import
+
     n = w.size
     if n < 4 or np.all(w == w[0]):
         return float("nan")

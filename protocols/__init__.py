@@ -1,1 +1,17 @@
-"""Protocols: one module per experiment, ``Config -> run(config) -> Result``, run by ``plab``."""
+"""Protocols: one module per experiment, ``Config -> run(config) -> Result``, run by ``plab``.
+
+``protocols.load(path)`` gives back the Result of a saved run (``results/NAME/<timestamp>``).
+"""
+
+
+def load(path, module=None):
+    """The protocol's Result object of the run directory ``path``; re-plotting needs no re-run.
+
+    See :func:`protocols.store.load_result`.
+    """
+    from .store import load_result
+
+    return load_result(path, module=module)
+
+
+__all__ = ["load"]

@@ -49,3 +49,101 @@ def description(module: ModuleType) -> str:
     """First line of the module's docstring, or an empty string."""
     doc = (module.__doc__ or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
+
+
+# --- rules and tasks, for `plab list` and `plab rules` ---------------------------------------
+
+RULES = {
+    "pair": "plasticity.PairSTDP",
+    "triplet": "plasticity.TripletSTDP",
+}
+TASKS_MODULE = "protocols.tasks"
+
+#: Unit of each rule parameter (by name or prefix); "weight" means the projection's weight unit.
+_UNITS = {"tau_": "ms", "a_": "weight", "a2_": "weight", "a3_": "weight", "w_min": "weight",
+          "w_max": "weight", "mu_": "1"}
+_DESCRIPTIONS = {
+    "tau_plus": "time constant of the presynaptic trace r1 (potentiation branch)",
+    "tau_minus": "time constant of the postsynaptic trace o1 (depression branch)",
+    "tau_x": "time constant of the presynaptic triplet trace r2",
+    "tau_y": "time constant of the postsynaptic triplet trace o2",
+    "a_plus": "potentiation per pairing at dt -> 0 (magnitude)",
+    "a_minus": "depression per pairing at dt -> 0 (magnitude)",
+    "a2_plus": "pair potentiation amplitude",
+    "a3_plus": "triplet potentiation amplitude (post-pre-post)",
+    "a2_minus": "pair depression amplitude",
+    "a3_minus": "triplet depression amplitude (pre-post-pre)",
+    "w_min": "lower weight bound (weights clipped after each update)",
+    "w_max": "upper weight bound (weights clipped after each update)",
+    "weight_dependence": "f+/f-: additive (mu=0), multiplicative (mu=1), power_law (mu_plus/mu_minus)",
+    "mu_plus": "power-law exponent of f+(w) (power_law only)",
+    "mu_minus": "power-law exponent of f-(w) (power_law only)",
+    "scheme": "which spike pairs interact (Morrison et al. 2008)",
+}
+_CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),
+            "scheme": ("plasticity.stdp", "SCHEMES")}
+
+
+def rule_names() -> list[str]:
+    """The rule names ``plab rules`` knows, sorted."""
+    return sorted(RULES)
+
+
+def get_rule(name: str) -> type:
+    """The rule's parameter dataclass registered as ``name`` (ParameterError if unknown)."""
+    if name not in RULES:
+        raise ParameterError(f"unknown rule {name!r}; known: {', '.join(rule_names())}")
+    module, _, attr = RULES[name].rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def rule_parameters(rule_cls: type) -> list[dict]:
+    """One dict per field of a frozen rule dataclass: name, type, default, unit, description.
+
+    ``unit`` is "ms", "weight" (the projection's weight unit), "1" (dimensionless) or ""
+    (a choice, then ``description`` lists the allowed values).
+    """
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(rule_cls)
+    rows = []
+    for f in dataclasses.fields(rule_cls):
+        unit = next((u for key, u in sorted(_UNITS.items(), key=lambda kv: -len(kv[0]))
+                     if f.name == key or (key.endswith("_") and f.name.startswith(key))), "")
+        text = _DESCRIPTIONS.get(f.name, "")
+        if f.name in _CHOICES:
+            module, attr = _CHOICES[f.name]
+            allowed = getattr(importlib.import_module(module), attr, ())
+            if f.name == "scheme" and hasattr(importlib.import_module(rule_cls.__module__), "TRIPLET_SCHEMES"):
+                allowed = importlib.import_module(rule_cls.__module__).TRIPLET_SCHEMES
+            text = f"{text}; one of {', '.join(allowed)}" if allowed else text
+        hint = hints.get(f.name, f.type)
+        rows.append({"name": f.name, "type": getattr(hint, "__name__", str(hint)),
+                     "default": f.default if f.default is not dataclasses.MISSING else None,
+                     "unit": unit, "description": text})
+    return rows
+
+
+def tasks() -> dict[str, str]:
+    """Learning tasks of ``protocols.tasks`` (name -> one-line description), or {} when that
+    module does not exist yet. A ``TASKS`` mapping in the module is used when present,
+    else its public classes and functions."""
+    import inspect
+
+    try:
+        module = importlib.import_module(TASKS_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name in (TASKS_MODULE, "protocols"):
+            return {}
+        raise
+    entries = getattr(module, "TASKS", None)
+    if entries is None:
+        entries = {name: obj for name, obj in vars(module).items()
+                   if not name.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
+                   and getattr(obj, "__module__", None) == module.__name__}
+    out = {}
+    for name, obj in entries.items():
+        doc = obj if isinstance(obj, str) else (inspect.getdoc(obj) or "")
+        out[str(name)] = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    return dict(sorted(out.items()))

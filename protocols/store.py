@@ -58,7 +58,12 @@ def save_run(name: str, config, result, figures: Mapping, summary: str,
     try:
         arrays, skipped = result_arrays(result)
         _write_json(partial / "config.json", config_dict(config))
-        _write_json(partial / "provenance.json", provenance(config, result, skipped))
+        prov = provenance(config, result, skipped)
+        prov.setdefault("protocol", name)
+        prov.setdefault("result_class", _qualified_name(type(result)))
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            prov.setdefault("config_class", _qualified_name(type(config)))
+        _write_json(partial / "provenance.json", prov)
         with open(partial / "result.npz", "wb") as fh:
             np.savez_compressed(fh, **arrays)
         if callable(figures):
@@ -89,6 +94,140 @@ def load_run(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     with np.load(path / "result.npz", allow_pickle=False) as npz:
         arrays = {key: (npz[key][()] if npz[key].ndim == 0 else npz[key]) for key in npz.files}
     return config, arrays, prov
+
+
+def load_result(path: str | os.PathLike, module=None):
+    """The protocol's ``Result`` object of a run directory, rebuilt without re-running.
+
+    The Result and Config classes are the ones recorded in ``provenance.json``
+    (``result_class``/``config_class`` as ``module:QualName``), else those of the protocol
+    module registered under the recorded ``protocol`` name or, for older runs, under the
+    name of the run's parent directory (``results/NAME/<timestamp>``); ``module`` overrides
+    all of these. The Config is rebuilt from ``config.json`` (:func:`build_config`); the
+    Result from its dataclass fields: ``config``, ``provenance`` (the whole
+    provenance.json), arrays from ``result.npz`` by name, and each field's default for
+    anything not saved. A protocol whose Result needs more may define
+    ``Result.from_arrays(config, arrays, provenance)``.
+    """
+    import typing
+
+    path = Path(path)
+    config_json, arrays, prov = load_run(path)
+    result_cls, config_cls = _result_classes(path, prov, module)
+    try:
+        hints = typing.get_type_hints(result_cls)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no type conversions
+        hints = {}
+    if config_cls is None:
+        config_cls = hints.get("config")
+    if not (isinstance(config_cls, type) and dataclasses.is_dataclass(config_cls)):
+        raise ValueError(f"cannot tell the Config class of {path}")
+    config = build_config(config_cls, config_json)
+    if hasattr(result_cls, "from_arrays"):
+        return result_cls.from_arrays(config, arrays, prov)
+    kwargs = {}
+    for field in dataclasses.fields(result_cls):
+        if not field.init:
+            continue
+        if field.name == "config":
+            kwargs["config"] = config
+        elif field.name == "provenance":
+            kwargs["provenance"] = prov
+        elif field.name in arrays:
+            kwargs[field.name] = _from_saved(arrays[field.name], hints.get(field.name))
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            kwargs[field.name] = None  # a field that was not saved (listed in provenance)
+    return result_cls(**kwargs)
+
+
+def build_config(config_cls: type, values: Mapping):
+    """``config_cls(**values)`` from JSON values: lists become tuples for tuple fields,
+    keys the class no longer has are dropped with a warning, missing keys take defaults."""
+    import typing
+    import warnings
+
+    try:
+        hints = typing.get_type_hints(config_cls)
+    except Exception:  # noqa: BLE001
+        hints = {}
+    fields = {field.name: field for field in dataclasses.fields(config_cls) if field.init}
+    unknown = [key for key in values if key not in fields]
+    if unknown:
+        warnings.warn(f"config.json keys not in {config_cls.__qualname__} (dropped): {', '.join(unknown)}",
+                      stacklevel=2)
+    kwargs = {}
+    for key, value in values.items():
+        if key in fields:
+            kwargs[key] = _to_tuples(value) if _is_tuple_hint(hints.get(key)) else value
+    return config_cls(**kwargs)
+
+
+def _is_tuple_hint(hint) -> bool:
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if hint is tuple or origin is tuple:
+        return True
+    if origin is typing.Union or origin is getattr(types, "UnionType", None):
+        return any(_is_tuple_hint(arg) for arg in typing.get_args(hint))
+    return False
+
+
+def _to_tuples(value):
+    return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _from_saved(value, hint):
+    """A 0-d saved value back to the field's Python type (float, int, bool, str)."""
+    if isinstance(value, np.generic) and hint in (float, int, bool, str):
+        return hint(value.item())
+    return value
+
+
+def _result_classes(path: Path, prov: Mapping, module) -> tuple[type, type | None]:
+    """(Result class, Config class or None) for a saved run; see :func:`load_result`."""
+    if module is None:
+        result_cls = _import_qualified(prov.get("result_class"))
+        if result_cls is not None:
+            return result_cls, _import_qualified(prov.get("config_class"))
+        module = _protocol_module(path, prov)
+    result_cls = getattr(module, "Result", None)
+    if not (isinstance(result_cls, type) and dataclasses.is_dataclass(result_cls)):
+        raise ValueError(f"protocol module {module.__name__} has no Result dataclass")
+    return result_cls, getattr(module, "Config", None)
+
+
+def _import_qualified(qualified):
+    """The class named ``module:QualName``, or None if it cannot be imported."""
+    import importlib
+
+    if not (isinstance(qualified, str) and ":" in qualified):
+        return None
+    module_name, _, qualname = qualified.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    return obj if isinstance(obj, type) and dataclasses.is_dataclass(obj) else None
+
+
+def _protocol_module(path: Path, prov: Mapping):
+    from . import registry
+
+    name = prov.get("protocol")
+    if not (isinstance(name, str) and name in registry.PROTOCOLS):
+        name = path.resolve().parent.name
+    if name not in registry.PROTOCOLS:
+        raise ValueError(f"cannot tell which protocol wrote {path}: provenance.json names none and "
+                         f"the parent directory {name!r} is not a protocol ({', '.join(registry.names())})")
+    return registry.get(name)
+
+
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -100,7 +100,12 @@ def test_string_values_fall_back_to_str():
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["run", "fake", "--set", "z=1"], ["'z'", "allowed: x, gain, duration_ms, seed"]),
+    (["run", "fake", "--set", "z=1"], ["'z'", "valid keys: x, gain, duration_ms, seed"]),
+    (["run", "fake", "--set", "x=abc"], ["'x' expects int, got 'abc'", "valid keys: x, gain, duration_ms, seed"]),
+    (["run", "fake", "--set", "gain=fast"], ["'gain' expects float, got 'fast'"]),
+    (["run", "fake", "--set", "x=1.5"], ["'x' expects int, got '1.5'"]),
+    (["run", "fake", "--target", "cython"], ["protocol 'fake' has no target option", "valid keys"]),
+    (["run", "fake", "--config", "/nonexistent/c.toml"], ["config file not found"]),
     (["run", "fake", "--set", "gain=-1"], ["gain must be >= 0"]),
     (["run", "fake", "--set", "novalue"], ["key=value"]),
     (["run", "nosuch"], ["unknown protocol 'nosuch'", "fake", "song2000", "stdp_window"]),
@@ -122,18 +127,48 @@ def test_argparse_errors_exit_2(fake, capsys):
     assert cli.main([]) == 2
 
 
+def list_sections(text):
+    """{"protocols": {name: description}, "rules": {...}, ...} from `plab list` output."""
+    sections, current = {}, None
+    for line in text.splitlines():
+        if line.endswith(":") and not line.startswith(" "):
+            current = sections.setdefault(line[:-1], {})
+        elif line.strip():
+            name, _, desc = line.strip().partition("  ")
+            current[name] = desc.strip()
+    return sections
+
+
 def test_list_shows_names_and_first_docstring_line(fake, capsys):
     assert cli.main(["list"]) == 0
-    rows = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
-    assert rows == {"fake": "The fake stand-in.", "song2000": "The song2000 stand-in.",
-                    "stdp_window": "The stdp_window stand-in."}
+    sections = list_sections(capsys.readouterr().out)
+    assert sections["protocols"] == {"fake": "The fake stand-in.", "song2000": "The song2000 stand-in.",
+                                     "stdp_window": "The stdp_window stand-in."}
+    assert list(sections["rules"]) == ["pair", "triplet"]
+    assert sections["rules"]["pair"].startswith("plasticity.PairSTDP: Pair-based STDP")
 
 
 def test_list_survives_a_missing_module(fake, monkeypatch, capsys):
     monkeypatch.setitem(registry.PROTOCOLS, "ghost", "_plab_test_does_not_exist")
+    assert cli.main(["list", "protocols"]) == 0
+    sections = list_sections(capsys.readouterr().out)
+    assert list(sections) == ["protocols"]
+    assert sections["protocols"]["ghost"].startswith("(unavailable: ")
+
+
+def test_list_tasks_from_a_tasks_module(fake, monkeypatch, capsys):
+    module = types.ModuleType("protocols.tasks")
+    module.TASKS = {"delayed_match": "Delayed match-to-sample.\nMore.", "pattern": fake_run}
+    monkeypatch.setitem(sys.modules, "protocols.tasks", module)
+    assert cli.main(["list", "tasks"]) == 0
+    assert list_sections(capsys.readouterr().out) == {
+        "tasks": {"delayed_match": "Delayed match-to-sample.", "pattern": ""}}
+
+
+def test_list_without_tasks_module_has_no_tasks_section(fake, monkeypatch, capsys):
+    monkeypatch.setattr(registry, "TASKS_MODULE", "protocols._no_such_tasks_module")
     assert cli.main(["list"]) == 0
-    rows = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
-    assert rows["ghost"].startswith("(unavailable: ")
+    assert "tasks" not in list_sections(capsys.readouterr().out)
 
 
 def test_demo_runs_both_and_writes_summary(fake, tmp_path, capsys):

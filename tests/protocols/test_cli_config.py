@@ -1,0 +1,184 @@
+"""Config overrides: --set text converted to the field types, --config TOML, --target, --quiet,
+and `plab show` / `plab plot` / `plab rules` in process (fast; the subprocess tests are in
+test_cli_subprocess.py)."""
+import dataclasses
+import sys
+import types
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import protocols
+from plasticity.errors import ParameterError
+from protocols import cli, registry, store
+
+
+@dataclasses.dataclass(frozen=True)
+class TypedConfig:
+    n: int = 3
+    rate_hz: float = 10.0
+    name: str = "abc"
+    flag: bool = False
+    sim_dt: float | None = None
+    taus: tuple[float, ...] = (1.0, 2.0)
+    target: str = "numpy"
+    seed: int = 0
+
+    @classmethod
+    def small(cls):
+        return cls(n=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class TypedResult:
+    config: TypedConfig
+    values: np.ndarray
+    total: float
+    provenance: dict = dataclasses.field(default_factory=dict)
+
+
+def typed_run(config, backend="native", progress=False):
+    values = np.arange(config.n) * config.rate_hz
+    return TypedResult(config, values, float(values.sum()),
+                       {"backend": backend, "progress": progress, "target": config.target})
+
+
+def typed_plot(result):
+    fig = Figure()
+    fig.add_subplot().plot(result.values)
+    return {"values": fig}
+
+
+@pytest.fixture
+def typed(monkeypatch):
+    module = types.ModuleType("_plab_typed", "A typed stand-in protocol.")
+    module.Config, module.Result, module.run, module.plot = TypedConfig, TypedResult, typed_run, typed_plot
+    module.summary = lambda r: f"total = {r.total:g}"
+    monkeypatch.setitem(sys.modules, "_plab_typed", module)
+    monkeypatch.setattr(registry, "PROTOCOLS", {"typed": "_plab_typed"})
+    return module
+
+
+def test_set_text_is_converted_to_the_field_types():
+    c = cli.configure(TypedConfig(), assignments=["n=7", "rate_hz=2", "name=x y", "flag=yes",
+                                                  "sim_dt=0.25", "taus=[3, 4.5]"])
+    assert c == TypedConfig(n=7, rate_hz=2.0, name="x y", flag=True, sim_dt=0.25, taus=(3.0, 4.5))
+    assert isinstance(c.rate_hz, float) and isinstance(c.taus[0], float)
+    c = cli.configure(TypedConfig(sim_dt=0.1), assignments=["sim_dt=none", "taus=5,6", "name=3"])
+    assert c.sim_dt is None and c.taus == (5.0, 6.0) and c.name == "3"
+
+
+@pytest.mark.parametrize("item, words", [
+    ("n=abc", "config key 'n' expects int, got 'abc'"),
+    ("n=2.5", "config key 'n' expects int, got '2.5'"),
+    ("rate_hz=", "config key 'rate_hz' expects float, got ''"),
+    ("flag=maybe", "config key 'flag' expects bool, got 'maybe'"),
+    ("sim_dt=soon", "config key 'sim_dt' expects float or none, got 'soon'"),
+    ("taus=[1, \"a\"]", "config key 'taus' expects float, got 'a'"),
+])
+def test_wrong_types_name_key_type_and_valid_keys(item, words):
+    with pytest.raises(ParameterError) as info:
+        cli.configure(TypedConfig(), assignments=[item])
+    message = str(info.value)
+    assert words in message
+    assert message.endswith("valid keys: n, rate_hz, name, flag, sim_dt, taus, target, seed")
+
+
+def test_toml_config_file_then_set_then_seed(typed, tmp_path, capsys):
+    toml = tmp_path / "c.toml"
+    toml.write_text('n = 4\nrate_hz = 3\nname = "from file"\n[typed]\nflag = true\n')
+    assert cli.main(["run", "typed", "--config", str(toml), "--set", "n=5", "--seed", "9",
+                     "--out", str(tmp_path / "out")]) == 0
+    (path,) = (tmp_path / "out" / "typed").iterdir()
+    config, arrays, _ = store.load_run(path)
+    assert config == {"n": 5, "rate_hz": 3.0, "name": "from file", "flag": True, "sim_dt": None,
+                      "taus": [1.0, 2.0], "target": "numpy", "seed": 9}
+    np.testing.assert_array_equal(arrays["values"], [0.0, 3.0, 6.0, 9.0, 12.0])
+
+
+@pytest.mark.parametrize("text, words", [
+    ("n = 1.5\n", "config key 'n' expects int, got 1.5"),
+    ("n = true\n", "config key 'n' expects int, got True"),
+    ("bogus = 1\n", "unknown config key 'bogus'"),
+    ("[other]\nn = 1\n", "table [other] is not the protocol being run"),
+    ("n = \n", "is not valid TOML"),
+])
+def test_bad_toml_is_one_line_status_2(typed, tmp_path, capsys, text, words):
+    toml = tmp_path / "c.toml"
+    toml.write_text(text)
+    assert cli.main(["run", "typed", "--config", str(toml), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_target_backend_progress_and_quiet(typed, tmp_path, capsys):
+    assert cli.main(["run", "typed", "--small", "--backend", "brian2", "--target", "cython", "--quiet",
+                     "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("saved: ")          # --quiet: only the path
+    config, _, prov = store.load_run(out[0][len("saved: "):])
+    assert config["target"] == "cython" and config["n"] == 2
+    assert prov["backend"] == "brian2" and prov["progress"] is False  # not a terminal here
+    assert cli.main(["run", "typed", "--backend", "gpu"]) == 2       # argparse choices
+
+
+def test_load_show_and_plot_round_trip(typed, tmp_path, capsys):
+    assert cli.main(["run", "typed", "--set", "n=4", "rate_hz=0.5", "--out", str(tmp_path)]) == 0
+    (path,) = (tmp_path / "typed").iterdir()
+    result = protocols.load(path)
+    assert isinstance(result, TypedResult) and result.config == TypedConfig(n=4, rate_hz=0.5)
+    assert result.total == 3.0 and type(result.total) is float       # 0 + 0.5 + 1 + 1.5
+    np.testing.assert_array_equal(result.values, [0.0, 0.5, 1.0, 1.5])
+    assert result.provenance["protocol"] == "typed"
+    capsys.readouterr()
+
+    assert cli.main(["show", str(tmp_path / "typed")]) == 0          # newest run of the protocol
+    shown = capsys.readouterr().out
+    assert f"run:        {path}" in shown and "status:     complete" in shown
+    assert "values  4       float64  min 0  max 1.5  mean 0.75" in shown
+    assert "total   scalar  float64  = 3.0" in shown
+    assert "figures:    values.png" in shown and "total = 3" in shown
+
+    (path / "values.png").unlink()
+    assert cli.main(["plot", str(path)]) == 0
+    assert (path / "values.png").read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["plot", str(path), "--out", str(tmp_path / "figs"), "--format", "svg"]) == 0
+    assert (tmp_path / "figs" / "values.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_show_and_plot_of_an_incomplete_run(typed, tmp_path, capsys):
+    def broken_plot(result):
+        raise RuntimeError("plot exploded")
+
+    typed.plot = broken_plot
+    with pytest.raises(RuntimeError):
+        cli.main(["run", "typed", "--out", str(tmp_path)])
+    (path,) = (tmp_path / "typed").iterdir()
+    assert path.name.endswith(".incomplete")
+    capsys.readouterr()
+    assert cli.main(["show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "INCOMPLETE" in shown and "RuntimeError: plot exploded" in shown
+    assert cli.main(["plot", str(path)]) == 2
+    assert "incomplete" in capsys.readouterr().err
+    assert cli.main(["show", str(tmp_path / "typed")]) == 2           # no complete run to pick
+
+
+def test_rules_table_has_units_and_defaults(capsys):
+    assert cli.main(["rules"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("  ")}
+    assert rows["tau_plus"][:4] == ["tau_plus", "float", "16.8", "ms"]
+    assert rows["a2_plus"][:4] == ["a2_plus", "float", "5e-10", "weight"]
+    assert rows["mu_plus"][:4] == ["mu_plus", "float", "0.0", "1"]
+    assert "one of all_to_all, nearest_symmetric, nearest_pre_centred" in out
+    assert "one of all_to_all, nearest\n" in out                    # the triplet rule's schemes
+    assert cli.main(["rules", "nosuch"]) == 2
+
+
+def test_help_has_examples_everywhere(capsys):
+    for argv in (["--help"], *([cmd, "--help"] for cmd in ("list", "run", "show", "plot", "rules", "demo"))):
+        assert cli.main(argv) == 0
+        assert "examples:" in capsys.readouterr().out
