@@ -1,0 +1,36 @@
+"""The scripts in examples/ run to completion (so they never rot) and print sane numbers."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TIMEOUT_S = 120  # generous: imports and Numba cache loading on a busy 2-core machine
+
+
+def run(script, *args, cwd):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
+                          timeout=TIMEOUT_S, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_replay_rule(tmp_path):
+    out = run("replay_rule.py", "--plot", "w.png", cwd=tmp_path)
+    rows = {float(m[0]): (float(m[1]), float(m[2]))
+            for m in re.findall(r"^\s+(-?\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)$", out, flags=re.M)}
+    # additive pair rule, 60 pairs, a+ = 0.005 at w0 = 0.5: 60 * 0.01 * exp(-10/16.8) = 33.09%
+    assert rows[10.0][0] == pytest.approx(33.09, abs=0.01)
+    assert rows[-10.0][0] == pytest.approx(-60 * 0.0105 * 100 * 2.718281828 ** (-10 / 33.7), abs=0.01)
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_song2000_network(tmp_path):
+    out = run("song2000_network.py", "--seconds", "2", cwd=tmp_path)
+    rate = float(re.search(r"mean input rate: ([\d.]+) Hz", out).group(1))
+    assert rate == pytest.approx(15.0, abs=0.5)          # 1000 inputs x 2 s: sd of the mean ~0.09 Hz
+    per_second = [float(x) for x in re.search(r"per second \(Hz\): ([\d ]+)", out).group(1).split()]
+    assert len(per_second) == 2 and all(10 < r < 120 for r in per_second)
+    assert "energy ESTIMATE" in out and "not independently verified" in out
