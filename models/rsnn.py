@@ -194,10 +194,10 @@ class RSNN:
         n, n_out = self.n_rec, self.n_out
         v, z, a, ps = (np.zeros((batch, T, n)) for _ in range(4))
         y = np.zeros((batch, T, n_out))
-        forward_kernel(self.input_current(x), np.ascontiguousarray(self.w_rec.T), self.w_out, self.b_out,
+        forward_kernel(x, np.ascontiguousarray(self.w_in.T), np.ascontiguousarray(self.w_rec.T), self.w_out, self.b_out,
                        self.alpha, self.rho, self.kappa, self.v_th, self.beta_vec, self.adaptive,
                        0.0 if self.smooth is None else float(self.smooth), self.kernel_surrogate(),
-                       v, z, a, y, ps, np.zeros(n))
+                       v, z, a, y, ps, np.zeros(n), np.zeros(n))
         return States(v, z, a, y, ps)
 
     def forward_reference(self, x) -> States:
@@ -251,10 +251,12 @@ def readout_step(z, w_out, b_out, kappa, y):
 
 
 @njit(cache=True)
-def forward_kernel(i_in, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta, adaptive, smooth_k, sp,
-                   v, z, a, y, ps, rec):
-    """The whole forward pass into preallocated (batch, T, .) arrays (see :meth:`RSNN.forward`)."""
-    batch, T, n = i_in.shape
+def forward_kernel(x, w_in_t, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta, adaptive, smooth_k, sp,
+                   v, z, a, y, ps, cur, rec):
+    """The whole forward pass into preallocated (batch, T, .) arrays (see :meth:`RSNN.forward`);
+    ``w_in_t`` and ``w_rec_t`` are transposed (pre, post); zero inputs are skipped."""
+    batch, T, n_in = x.shape
+    n = w_rec_t.shape[0]
     n_out = w_out.shape[0]
     vb = np.empty(n)
     zb = np.empty(n)
@@ -267,7 +269,13 @@ def forward_kernel(i_in, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta, a
         ab[:] = 0.0
         yb[:] = 0.0
         for t in range(T):
-            neuron_step(i_in[b, t], w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, vb, zb, ab, pb, rec)
+            cur[:] = 0.0
+            for l in range(n_in):
+                xl = x[b, t, l]
+                if xl != 0.0:
+                    for j in range(n):
+                        cur[j] += w_in_t[l, j] * xl
+            neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, vb, zb, ab, pb, rec)
             readout_step(zb, w_out, b_out, kappa, yb)
             v[b, t] = vb
             z[b, t] = zb

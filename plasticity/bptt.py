@@ -72,12 +72,45 @@ def loss_and_gradients(net, x, target, *, loss="mse", detach_reset=False, window
     else:
         dv, g = np.zeros_like(states.v), np.zeros_like(states.y)
         backward_kernel(*args, dv, g)
-    grads = weight_gradients(x, states.z, dv, g)
+    if reference:
+        grads = weight_gradients(x, states.z, dv, g)
+    else:
+        n_in, n, n_out = x.shape[2], net.n_rec, net.n_out
+        grads = {"w_in": np.zeros((n, n_in)), "w_rec": np.zeros((n, n)), "w_out": np.zeros((n_out, n)),
+                 "b_out": np.zeros(n_out)}
+        weight_gradients_kernel(x, states.z, dv, g, grads["w_in"], grads["w_rec"], grads["w_out"], grads["b_out"])
     return Backward(value, value + reg_value, states, dv, g), grads
 
 
+@njit(cache=True)
+def weight_gradients_kernel(x, z, dv, g, w_in, w_rec, w_out, b_out):
+    """Accumulate sum_t dv_t x_t^T, sum_t dv_t z_{t-1}^T (diagonal left 0), sum_t g_t z_t^T and
+    sum_t g_t into the zeroed output arrays, skipping zero inputs and spikes (sparse in time)."""
+    batch, T, n_in = x.shape
+    n = z.shape[2]
+    n_out = g.shape[2]
+    for b in range(batch):
+        for t in range(T):
+            for l in range(n_in):
+                xl = x[b, t, l]
+                if xl != 0.0:
+                    for j in range(n):
+                        w_in[j, l] += dv[b, t, j] * xl
+            for k in range(n):
+                zk = z[b, t, k]
+                if zk != 0.0:
+                    if t + 1 < T:
+                        for j in range(n):
+                            if j != k:
+                                w_rec[j, k] += dv[b, t + 1, j] * zk
+                    for o in range(n_out):
+                        w_out[o, k] += g[b, t, o] * zk
+            for o in range(n_out):
+                b_out[o] += g[b, t, o]
+
+
 def weight_gradients(x, z, dv, g) -> dict:
-    """The sums over batch and time that turn dv and g into weight gradients."""
+    """Twin of :func:`weight_gradients_kernel`: the sums over batch and time as matrix products."""
     n_in, n, n_out = x.shape[2], z.shape[2], g.shape[2]
     dv2 = dv.reshape(-1, n)
     w_rec = dv[:, 1:].reshape(-1, n).T @ z[:, :-1].reshape(-1, n)

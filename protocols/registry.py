@@ -14,6 +14,7 @@ from plasticity.errors import ParameterError
 PROTOCOLS = {
     "stdp_window": "protocols.stdp_window",
     "song2000": "protocols.song2000",
+    "compare_bptt": "protocols.compare_bptt",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")
