@@ -170,6 +170,8 @@ class Network:
         if not isinstance(group, (LIF, PoissonGroup, SpikeGeneratorGroup)):
             raise ParameterError(f"group must be LIF, PoissonGroup or SpikeGeneratorGroup, got {type(group).__name__}")
         self._check_not_built()
+        if any(group is g for g in self.groups):
+            raise ParameterError("group is already part of this network; create a second group to add another")
         if isinstance(group, LIF):
             check_dt(self.dt, group.smallest_tau)
         self.groups.append(group)
@@ -190,12 +192,12 @@ class Network:
                 raise ParameterError(f"{name} must be a group added to this network with net.add()")
         if not isinstance(target, LIF):
             raise ParameterError(f"target must be a LIF group, got {type(target).__name__}")
+        if rule is not None and not hasattr(rule, "kernel_params"):
+            raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
         proj = build_projection(source, target, connectivity=connectivity or all_to_all(),
                                 weight=weight, delay=delay, receptor=receptor, rule=rule,
                                 delay_type=delay_type, rng=self.rng, same_group=source is target)
         if rule is not None:
-            if not hasattr(rule, "kernel_params"):
-                raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
             if proj.n_syn and np.ptp(proj.delay) > 0:
                 raise ParameterError("delay must be the same for all synapses of a plastic projection "
                                      "(per-synapse delays are supported on static projections)")

@@ -304,3 +304,16 @@ def test_other_connect_arguments():
     with pytest.raises(ParameterError, match=r"^every"):
         net.record_weights(net.connect(a, b, weight=1.0), every=0.0)
     assert isinstance(plasticity.ParameterError("x"), ValueError)
+
+
+def test_adding_a_group_twice_and_a_non_rule_are_clear_errors():
+    import models
+    from plasticity import ParameterError
+
+    net = models.Network(dt=0.1)
+    cell = net.add(models.LIF(2))
+    with pytest.raises(ParameterError, match="already part of this network"):
+        net.add(cell)
+    src = net.add(models.PoissonGroup(3, rate=5.0))
+    with pytest.raises(ParameterError, match="rule must be a spike-timing rule"):
+        net.connect(src, cell, weight=1.0, rule="stdp")
