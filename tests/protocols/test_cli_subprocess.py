@@ -1,0 +1,94 @@
+"""plab end to end, as a user runs it: a separate process, real protocols on --small configs,
+files on disk, exit codes, one-line errors."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TIMEOUT_S = 180  # imports + Numba cache loading on a busy 2-core machine; the runs take ~1 s
+PLAB = Path(sys.executable).parent / "plab"
+
+
+def plab(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "protocols.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=TIMEOUT_S, cwd=cwd)
+
+
+def only_dir(path):
+    (child,) = [p for p in path.iterdir()]
+    return child
+
+
+def test_stdp_window_run_show_plot(tmp_path):
+    proc = plab("run", "stdp_window", "--small", "--out", "res", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = only_dir(tmp_path / "res" / "stdp_window")
+    assert f"saved: {run_dir.relative_to(tmp_path)}" in proc.stdout
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.json", "provenance.json", "result.npz", "stdp_window.png", "summary.txt"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["n_pairs"] == 10 and config["dt_step"] == 20.0            # Config.small()
+    with np.load(run_dir / "result.npz") as npz:
+        np.testing.assert_array_equal(npz["dt_ms"], np.arange(-100.0, 101.0, 20.0))
+        # additive pair rule, 10 pairings of a+ = 0.005 at w0 = 0.5: 10% at dt -> 0, tau+ 16.8 ms
+        np.testing.assert_allclose(npz["dw"][npz["dt_ms"] == 20.0], 0.1 * np.exp(-20 / 16.8), rtol=1e-9)
+        np.testing.assert_allclose(npz["fit"], [0.1, 16.8, 0.105, 33.7], rtol=1e-4)
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    assert prov["protocol"] == "stdp_window" and prov["backend"] == "native"
+    assert prov["result_class"] == "protocols.stdp_window:Result"
+
+    proc = plab("show", run_dir, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "status:     complete" in proc.stdout
+    assert re.search(r"^  dt_ms +11 +float64 +min -100 +max 100 +mean 0$", proc.stdout, flags=re.M)
+    assert "fitted tau+ = 16.8 ms" in proc.stdout
+
+    proc = plab("plot", run_dir, "--out", "figs", "--format", "svg", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "figs" / "stdp_window.svg").stat().st_size > 1000
+
+
+def test_song2000_with_overrides_and_seed(tmp_path):
+    proc = plab("run", "song2000", "--small", "--set", "duration_ms=2000", "record_every_ms=500",
+                "--seed", "3", "--quiet", "--no-figures", "--out", tmp_path, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("\n") == 1 and proc.stdout.startswith("saved: ")   # --quiet
+    run_dir = only_dir(tmp_path / "song2000")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["duration_ms"] == 2000.0 and config["seed"] == 3 and config["n_inputs"] == 1000
+    assert json.loads((run_dir / "provenance.json").read_text())["seed"] == 3
+    with np.load(run_dir / "result.npz") as npz:
+        np.testing.assert_array_equal(npz["w_t"], [0.0, 500.0, 1000.0, 1500.0, 2000.0])
+        assert npz["w_traj"].shape == (5, 1000)
+        assert 0.0 <= npz["w"].min() and npz["w"].max() <= 0.01
+    assert not list(run_dir.glob("*.png"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "song2000", "--set", "n_inputs=abc"],
+     ["config key 'n_inputs' expects int, got 'abc'; valid keys: n_inputs, rate_hz,"]),
+    (["run", "song2000", "--small", "--set", "duration_ms=-5"], ["duration_ms must be > 0"]),
+])
+def test_bad_values_are_one_line_exit_2(tmp_path, args, words):
+    proc = plab(*args, "--out", "res", cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("plab: error: "), proc.stderr
+    for word in words:
+        assert word in lines[0]
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.skipif(not PLAB.exists(), reason="console script not installed next to this Python")
+def test_console_script_help_and_unknown_protocol(tmp_path):
+    proc = subprocess.run([str(PLAB), "--help"], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0 and "examples:" in proc.stdout and "plab run song2000 --small" in proc.stdout
+    proc = subprocess.run([str(PLAB), "run", "nosuch"], capture_output=True, text=True, timeout=TIMEOUT_S,
+                          cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("plab: error: unknown protocol 'nosuch'; known: ")
+    assert "song2000" in proc.stderr and "stdp_window" in proc.stderr and "Traceback" not in proc.stderr
