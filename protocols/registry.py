@@ -146,5 +146,14 @@ def tasks() -> dict[str, str]:
     out = {}
     for name, obj in entries.items():
         doc = obj if isinstance(obj, str) else (inspect.getdoc(obj) or "")
-        out[str(name)] = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+        out[str(name)] = _first_sentence(doc)
     return dict(sorted(out.items()))
+
+
+def _first_sentence(doc: str, limit: int = 110) -> str:
+    """The docstring's first paragraph on one line, cut after its first sentence when long."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    if len(paragraph) > limit:
+        end = paragraph.find(". ")
+        paragraph = paragraph[:end + 1] if 0 < end < limit else paragraph[:limit - 3].rstrip() + "..."
+    return paragraph

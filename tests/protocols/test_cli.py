@@ -158,11 +158,11 @@ def test_list_survives_a_missing_module(fake, monkeypatch, capsys):
 
 def test_list_tasks_from_a_tasks_module(fake, monkeypatch, capsys):
     module = types.ModuleType("protocols.tasks")
-    module.TASKS = {"delayed_match": "Delayed match-to-sample.\nMore.", "pattern": fake_run}
+    module.TASKS = {"delayed_match": "Delayed match-to-sample,\n  over a delay.\n\nMore.", "pattern": fake_run}
     monkeypatch.setitem(sys.modules, "protocols.tasks", module)
     assert cli.main(["list", "tasks"]) == 0
     assert list_sections(capsys.readouterr().out) == {
-        "tasks": {"delayed_match": "Delayed match-to-sample.", "pattern": ""}}
+        "tasks": {"delayed_match": "Delayed match-to-sample, over a delay.", "pattern": ""}}
 
 
 def test_list_without_tasks_module_has_no_tasks_section(fake, monkeypatch, capsys):
