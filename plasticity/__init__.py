@@ -9,8 +9,9 @@ from .jit_cache import refresh as _refresh_jit_cache
 _refresh_jit_cache(_Path(__file__).parent)
 
 from .errors import ParameterError  # noqa: E402
+from .inhibitory import InhibitorySTDP  # noqa: E402
 from .replay import Trajectory, replay  # noqa: E402
 from .stdp import PairSTDP  # noqa: E402
 from .triplet import TripletSTDP  # noqa: E402
 
-__all__ = ["ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]
+__all__ = ["InhibitorySTDP", "ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]

@@ -40,7 +40,7 @@ def to_brian(rule, *, weight: str = "w", transmit: str | None = None, delay_type
 
     Parameters
     ----------
-    rule : PairSTDP | TripletSTDP
+    rule : PairSTDP | TripletSTDP | InhibitorySTDP
     weight : name of the (dimensionless) weight variable, declared in the model.
     transmit : statement run on each presynaptic spike before the plasticity, e.g.
         ``"ge_post += w"``. With ``delay_type="dendritic"`` it goes to its own pathway
@@ -79,7 +79,11 @@ def to_brian(rule, *, weight: str = "w", transmit: str | None = None, delay_type
     pot_amp = f"({k['a2_plus']} + {k['a3_plus']} * o2)" if triplet else k["a2_plus"]
     nearest_pre = scheme == "nearest_symmetric"
     nearest_post = scheme != "all_to_all"
-    on_pre = [f"{weight} = clip({weight} - {_times(f_minus, 'o1 * ' + dep_amp)}, {k['w_min']}, {k['w_max']})",
+    constant = ""
+    if p[stdp.A0_PRE] != 0.0:  # Vogels-Sprekeler: a constant change at every presynaptic spike
+        ns[PREFIX + "a0_pre"] = p[stdp.A0_PRE]
+        constant = f" + {PREFIX}a0_pre"
+    on_pre = [f"{weight} = clip({weight} - {_times(f_minus, 'o1 * ' + dep_amp)}{constant}, {k['w_min']}, {k['w_max']})",
               _jump("r1", nearest_pre)]
     on_post = [f"{weight} = clip({weight} + {_times(f_plus, 'r1 * ' + pot_amp)}, {k['w_min']}, {k['w_max']})"]
     if triplet:

@@ -11,16 +11,20 @@ spike-timing rule of the package. A rule is reduced to a parameter vector
 * the weight dependence f+(w) = ((w_max - w)/(w_max - w_min))**mu_plus and
   f-(w) = ((w - w_min)/(w_max - w_min))**mu_minus (Gütig et al. 2003, J Neurosci 23:3697):
   mu = 0 is additive, mu = 1 multiplicative (soft bounds), 0 < mu < 1 the power law;
+* a constant term ``a0_pre`` added at every presynaptic spike (zero for pair and triplet
+  STDP; ``-eta * alpha`` for the Vogels-Sprekeler inhibitory rule, :mod:`plasticity.inhibitory`);
 * the pairing scheme (Morrison, Diesmann & Gerstner 2008, Biol Cybern 98:459, Fig. 7):
   all-to-all (traces accumulate), nearest-neighbour symmetric (traces reset to 1), and
   nearest presynaptic-centred (each presynaptic spike pairs with the last postsynaptic spike
   before it and the first one after it: the presynaptic trace accumulates and is consumed,
   per synapse, by the next postsynaptic spike).
 
-At a presynaptic spike at t:   w -= f-(w) * o1(t) * (a2_minus + a3_minus * r2(t-))
+At a presynaptic spike at t:   w -= f-(w) * o1(t) * (a2_minus + a3_minus * r2(t-)) - a0_pre
 At a postsynaptic spike at t:  w += f+(w) * r1(t) * (a2_plus + a3_plus * o2(t-))
 where t- means before the spike's own jump. Weights are clipped to [w_min, w_max] after
-each update. Pre events at a time are handled before post events at the same time, so a
+each update (one clip per event: the pair term and a0_pre are summed first, as in the
+Brian2 formulation of Vogels et al. 2011). The kernels accept signed amplitudes (the rule
+dataclasses decide what is allowed: PairSTDP and TripletSTDP take magnitudes >= 0). Pre events at a time are handled before post events at the same time, so a
 pre and a post spike at the same time form a potentiating pair with dt = 0 (Brian2's
 default schedule; see models/simulate.py).
 
@@ -48,14 +52,15 @@ ALL_TO_ALL, NEAREST_SYMMETRIC, NEAREST_PRE_CENTRED = 0, 1, 2
 WEIGHT_DEPENDENCES = ("additive", "multiplicative", "power_law")
 
 (A2_PLUS, A3_PLUS, A2_MINUS, A3_MINUS, TAU_PLUS, TAU_X, TAU_MINUS, TAU_Y,
- W_MIN, W_MAX, MU_PLUS, MU_MINUS, SCHEME) = range(13)
-PARAMS_LENGTH = 13
+ W_MIN, W_MAX, MU_PLUS, MU_MINUS, SCHEME, A0_PRE) = range(14)
+PARAMS_LENGTH = 14
 
 
 def pack_params(*, a2_plus, a3_plus, a2_minus, a3_minus, tau_plus, tau_x, tau_minus, tau_y,
-                w_min, w_max, mu_plus, mu_minus, scheme) -> np.ndarray:
+                w_min, w_max, mu_plus, mu_minus, scheme, a0_pre=0.0) -> np.ndarray:
     """The kernel parameter vector (float64, indices named by the module constants)."""
     p = np.empty(PARAMS_LENGTH)
+    p[A0_PRE] = a0_pre
     p[A2_PLUS], p[A3_PLUS], p[A2_MINUS], p[A3_MINUS] = a2_plus, a3_plus, a2_minus, a3_minus
     p[TAU_PLUS], p[TAU_X], p[TAU_MINUS], p[TAU_Y] = tau_plus, tau_x, tau_minus, tau_y
     p[W_MIN], p[W_MAX], p[MU_PLUS], p[MU_MINUS] = w_min, w_max, mu_plus, mu_minus
@@ -108,7 +113,7 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     """
     w_min, w_max = p[W_MIN], p[W_MAX]
     span = w_max - w_min
-    tau_minus, a2m, a3m = p[TAU_MINUS], p[A2_MINUS], p[A3_MINUS]
+    tau_minus, a2m, a3m, a0 = p[TAU_MINUS], p[A2_MINUS], p[A3_MINUS], p[A0_PRE]
     r1 = trace_at(st.pre[0, j], st.t_pre[j], t, p[TAU_PLUS])
     r2 = trace_at(st.pre[1, j], st.t_pre[j], t, p[TAU_X])
     amplitude = a2m + a3m * r2
@@ -117,7 +122,9 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
         o1 = trace_at(st.post[0, i], st.t_post[i], t, tau_minus)
         if o1 != 0.0 and amplitude != 0.0:
             ws = w[s]
-            w[s] = _clip(ws - _soft_bound(ws - w_min, span, p[MU_MINUS]) * o1 * amplitude, w_min, w_max)
+            w[s] = _clip(ws - _soft_bound(ws - w_min, span, p[MU_MINUS]) * o1 * amplitude + a0, w_min, w_max)
+        elif a0 != 0.0:
+            w[s] = _clip(w[s] + a0, w_min, w_max)
     reset = p[SCHEME] == NEAREST_SYMMETRIC
     st.pre[0, j] = jump(r1, reset)
     st.pre[1, j] = jump(r2, reset)
@@ -195,7 +202,7 @@ def replay_reference(p, pre_times, post_times, w0):
             for i in range(n_post):
                 o1 = kernel_sum(seen_post[i], t, p[TAU_MINUS], scheme != "all_to_all")
                 dw = f_minus(w[i, j]) * o1 * (p[A2_MINUS] + p[A3_MINUS] * r2)
-                w[i, j] = min(max(w[i, j] - dw, p[W_MIN]), p[W_MAX])
+                w[i, j] = min(max(w[i, j] - dw + p[A0_PRE], p[W_MIN]), p[W_MAX])
             seen_pre[j].append(t)
         else:
             i = n
