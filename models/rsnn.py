@@ -192,8 +192,8 @@ class RSNN:
         x = self.check_input(x)
         batch, T, _ = x.shape
         n, n_out = self.n_rec, self.n_out
-        v, z, a, ps = (np.zeros((batch, T, n)) for _ in range(4))
-        y = np.zeros((batch, T, n_out))
+        v, z, a, ps = (np.empty((batch, T, n)) for _ in range(4))   # the kernel writes every entry
+        y = np.empty((batch, T, n_out))
         forward_kernel(x, np.ascontiguousarray(self.w_in.T), np.ascontiguousarray(self.w_rec.T), self.w_out, self.b_out,
                        self.alpha, self.rho, self.kappa, self.v_th, self.beta_vec, self.adaptive,
                        0.0 if self.smooth is None else float(self.smooth), self.kernel_surrogate(),
@@ -211,7 +211,7 @@ class RSNN:
 
 
 # -- kernels --------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def neuron_step(i_t, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec):
     """Advance one step in place: ``v, z, a`` hold step t-1 on entry and step t on exit;
     ``ps`` receives psi_t. ``i_t`` = W_in x_t, ``w_rec_t`` = W_rec transposed (pre, post),
@@ -238,7 +238,7 @@ def neuron_step(i_t, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v,
         ps[j] = psi(u, sp)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def readout_step(z, w_out, b_out, kappa, y):
     """y <- kappa*y + W_out z + b_out in place."""
     n_out, n = w_out.shape

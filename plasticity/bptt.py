@@ -70,7 +70,7 @@ def loss_and_gradients(net, x, target, *, loss="mse", detach_reset=False, window
     if reference:
         dv, g = backward_reference(*args)
     else:
-        dv, g = np.zeros_like(states.v), np.zeros_like(states.y)
+        dv, g = np.empty_like(states.v), np.empty_like(states.y)    # the kernel writes every entry
         backward_kernel(*args, dv, g)
     if reference:
         grads = weight_gradients(x, states.z, dv, g)
@@ -123,16 +123,24 @@ def weight_gradients(x, z, dv, g) -> dict:
 def backward_kernel(err, z, psi, w_out, w_rec, alpha, rho, kappa, v_th, beta, adaptive, reg, recurrent,
                     reset, dv, g):
     """Fill ``dv`` (batch, T, n_rec) and ``g`` (batch, T, n_out) by the recursion of the module
-    docstring. ``reg`` is dE_reg/dz per neuron. Allocates only per-call work vectors."""
+    docstring. ``reg`` is dE_reg/dz per neuron. Allocates only per-call work vectors.
+
+    The recurrent term W_rec^T dv_{t+1} is carried as r_t = W_rec^T q_{t+1} + alpha*r_{t+1}
+    with q_t = psi_t*dz_t (since dv_t = q_t + alpha*dv_{t+1}): q is zero wherever the
+    pseudo-derivative is, so only its nonzero entries cost a matrix column."""
     batch, T, n = z.shape
     n_out = w_out.shape[0]
     dv_next = np.empty(n)
     da_next = np.empty(n)
     dz = np.empty(n)
+    q = np.empty(n)
+    r = np.empty(n)
     gb = np.empty(n_out)
     for b in range(batch):
         dv_next[:] = 0.0
         da_next[:] = 0.0
+        q[:] = 0.0
+        r[:] = 0.0
         gb[:] = 0.0
         for t in range(T - 1, -1, -1):
             for k in range(n_out):
@@ -145,11 +153,15 @@ def backward_kernel(err, z, psi, w_out, w_rec, alpha, rho, kappa, v_th, beta, ad
                 for j in range(n):
                     dz[j] += w_out[k, j] * gk
             if recurrent:
+                for j in range(n):
+                    r[j] *= alpha
                 for i in range(n):
-                    d = dv_next[i]
+                    d = q[i]                      # q_{t+1}
                     if d != 0.0:
                         for j in range(n):
-                            dz[j] += w_rec[i, j] * d
+                            r[j] += w_rec[i, j] * d
+                for j in range(n):
+                    dz[j] += r[j]
             for j in range(n):
                 d = dz[j]
                 if reset:
@@ -157,9 +169,11 @@ def backward_kernel(err, z, psi, w_out, w_rec, alpha, rho, kappa, v_th, beta, ad
                 if adaptive[j] != 0.0:
                     d += da_next[j]
                 p = psi[b, t, j]
-                dvj = p * d + alpha * dv_next[j]
+                qj = p * d
+                q[j] = qj
+                dvj = qj + alpha * dv_next[j]
                 if adaptive[j] != 0.0:
-                    da_next[j] = -beta[j] * p * d + rho * da_next[j]
+                    da_next[j] = -beta[j] * qj + rho * da_next[j]
                 dv_next[j] = dvj
                 dv[b, t, j] = dvj
 

@@ -68,7 +68,7 @@ def as_surrogate(value) -> Surrogate:
     raise ParameterError(f"surrogate must be one of {', '.join(map(repr, KINDS))} or a Surrogate, got {value!r}")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def psi(u, p):
     """Pseudo-derivative at u = v - A (mV) for kernel parameters ``p`` (see Surrogate.kernel_params)."""
     code = int(p[0])
@@ -88,7 +88,7 @@ def psi(u, p):
     return p[6] * s * (1.0 - s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def smooth_spike(u, k):
     """The logistic spike 1 / (1 + exp(-k u)) of the smoothed model, computed without overflow."""
     if u >= 0.0:
