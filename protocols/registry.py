@@ -15,6 +15,7 @@ PROTOCOLS = {
     "stdp_window": "protocols.stdp_window",
     "song2000": "protocols.song2000",
     "compare_bptt": "protocols.compare_bptt",
+    "vogels2011": "protocols.vogels2011",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")
@@ -57,6 +58,7 @@ def description(module: ModuleType) -> str:
 RULES = {
     "pair": "plasticity.PairSTDP",
     "triplet": "plasticity.TripletSTDP",
+    "inhibitory": "plasticity.InhibitorySTDP",
 }
 TASKS_MODULE = "protocols.tasks"
 
@@ -80,6 +82,9 @@ _DESCRIPTIONS = {
     "mu_plus": "power-law exponent of f+(w) (power_law only)",
     "mu_minus": "power-law exponent of f-(w) (power_law only)",
     "scheme": "which spike pairs interact (Morrison et al. 2008)",
+    "tau": "time constant of both traces (iSTDP), ms",
+    "eta": "learning rate (iSTDP), weight units per unit trace",
+    "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
 }
 _CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),
             "scheme": ("plasticity.stdp", "SCHEMES")}
