@@ -10,8 +10,9 @@ _refresh_jit_cache(_Path(__file__).parent)
 
 from .errors import ParameterError  # noqa: E402
 from .inhibitory import InhibitorySTDP  # noqa: E402
+from .modulated import DopamineSTDP  # noqa: E402
 from .replay import Trajectory, replay  # noqa: E402
 from .stdp import PairSTDP  # noqa: E402
 from .triplet import TripletSTDP  # noqa: E402
 
-__all__ = ["InhibitorySTDP", "ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]
+__all__ = ["DopamineSTDP", "InhibitorySTDP", "ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]
