@@ -28,6 +28,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 import types  # noqa: E402
 import typing  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -46,6 +47,7 @@ DEMO_SUMMARY = "demo_summary.txt"
 BACKENDS = ("native", "brian2")
 TARGETS = ("numpy", "cython", "cpp_standalone")
 FIGURE_FORMATS = ("png", "pdf", "svg")
+_INCOMPLETE: dict = {}  # id(exception) -> the .incomplete directory its run left behind
 
 
 def main(argv=None) -> int:
@@ -62,6 +64,15 @@ def main(argv=None) -> int:
             raise
         print(f"plab: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `plab rules | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt as exc:
+        where = _INCOMPLETE.pop(id(exc), None)
+        kept = f"; partial output kept in {where}" if where else ""
+        print(f"plab: interrupted{kept}", file=sys.stderr)
+        return 130
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -427,8 +438,18 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
     kwargs = {"backend": backend}
     if _accepts(module.run, "progress"):
         kwargs["progress"] = progress
+    pending = store.begin_run(name, config, root=out)  # a crash or Ctrl-C leaves <stamp>.incomplete
     start = time.perf_counter()
-    result = module.run(config, **kwargs)
+    try:
+        result = module.run(config, **kwargs)
+    except ParameterError:
+        pending.discard()  # refused (e.g. an unsupported backend): nothing was computed
+        raise
+    except BaseException as exc:
+        incomplete = pending.fail(traceback.format_exc())
+        if incomplete is not None:
+            _INCOMPLETE[id(exc)] = incomplete
+        raise
     elapsed = time.perf_counter() - start
     text = f"{module.summary(result).rstrip()}\n(wall time {elapsed:.2f} s, backend {backend})\n"
     drawn: dict[str, Figure] = {}
@@ -438,7 +459,7 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
         return drawn
 
     try:
-        path = store.save_run(name, config, result, draw if figures else {}, text, root=out)
+        path = pending.finish(result, draw if figures else {}, text)
     finally:
         for fig in drawn.values():
             _release(fig)

@@ -63,8 +63,8 @@ RULES = {
 TASKS_MODULE = "protocols.tasks"
 
 #: Unit of each rule parameter (by name or prefix); "weight" means the projection's weight unit.
-_UNITS = {"tau_": "ms", "a_": "weight", "a2_": "weight", "a3_": "weight", "w_min": "weight",
-          "w_max": "weight", "mu_": "1"}
+_UNITS = {"tau": "ms", "tau_": "ms", "a_": "weight", "a2_": "weight", "a3_": "weight", "w_min": "weight",
+          "w_max": "weight", "mu_": "1", "eta": "weight", "_hz": "Hz", "_ms": "ms"}
 _DESCRIPTIONS = {
     "tau_plus": "time constant of the presynaptic trace r1 (potentiation branch)",
     "tau_minus": "time constant of the postsynaptic trace o1 (depression branch)",
@@ -106,8 +106,8 @@ def get_rule(name: str) -> type:
 def rule_parameters(rule_cls: type) -> list[dict]:
     """One dict per field of a frozen rule dataclass: name, type, default, unit, description.
 
-    ``unit`` is "ms", "weight" (the projection's weight unit), "1" (dimensionless) or ""
-    (a choice, then ``description`` lists the allowed values).
+    ``unit`` is "ms", "Hz", "weight" (the projection's weight unit), "1" (dimensionless) or
+    "" (a choice, then ``description`` lists the allowed values).
     """
     import dataclasses
     import typing
@@ -115,8 +115,7 @@ def rule_parameters(rule_cls: type) -> list[dict]:
     hints = typing.get_type_hints(rule_cls)
     rows = []
     for f in dataclasses.fields(rule_cls):
-        unit = next((u for key, u in sorted(_UNITS.items(), key=lambda kv: -len(kv[0]))
-                     if f.name == key or (key.endswith("_") and f.name.startswith(key))), "")
+        unit = _unit(f.name)
         text = _DESCRIPTIONS.get(f.name, "")
         if f.name in _CHOICES:
             module, attr = _CHOICES[f.name]
@@ -129,6 +128,17 @@ def rule_parameters(rule_cls: type) -> list[dict]:
                      "default": f.default if f.default is not dataclasses.MISSING else None,
                      "unit": unit, "description": text})
     return rows
+
+
+def _unit(name: str) -> str:
+    """The unit of a rule parameter from its name: exact entries of ``_UNITS`` first, then
+    prefixes (``tau_``), then suffixes (``_hz``, ``_ms``); "" when unknown."""
+    if name in _UNITS:
+        return _UNITS[name]
+    for key, unit in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if (key.endswith("_") and name.startswith(key)) or (key.startswith("_") and name.endswith(key)):
+            return unit
+    return ""
 
 
 def tasks() -> dict[str, str]:

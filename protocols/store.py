@@ -51,31 +51,96 @@ def save_run(name: str, config, result, figures: Mapping, summary: str,
     summary : str
         Written to ``summary.txt``.
     """
+    pending = begin_run(name, config, root=root)
+    return pending.finish(result, figures, summary)
+
+
+class PendingRun:
+    """A run directory being written: ``.<stamp>.partial`` until :meth:`finish` renames it.
+
+    Made by :func:`begin_run` before the protocol runs, so that a run that fails or is
+    interrupted (Ctrl-C) leaves ``<stamp>.incomplete`` with its ``config.json``,
+    ``provenance.json`` and the traceback in ``INCOMPLETE`` (:meth:`fail`), or nothing at
+    all when it was refused before any work (:meth:`discard`).
+    """
+
+    def __init__(self, name: str, config, final: Path, partial: Path):
+        self.name, self.config, self.final, self.partial = name, config, final, partial
+        self.closed = False
+
+    def finish(self, result, figures, summary: str) -> Path:
+        """Write result.npz, provenance.json, figures and summary.txt, then rename to the
+        final name (see :func:`save_run` for the arguments); on any error, :meth:`fail`."""
+        self._check_open()
+        partial, config = self.partial, self.config
+        try:
+            arrays, skipped = result_arrays(result)
+            prov = provenance(config, result, skipped)
+            prov.update(self._names(result))
+            _write_json(partial / "provenance.json", prov)
+            with open(partial / "result.npz", "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            if callable(figures):
+                figures = figures()
+            for fig_name, fig in figures.items():
+                fig.savefig(partial / f"{_check_name('figure name', fig_name)}.png", dpi=FIGURE_DPI)
+            (partial / "summary.txt").write_text(summary.rstrip("\n") + "\n", encoding="utf-8")
+            os.rename(partial, self.final)
+        except BaseException:
+            self.fail(traceback.format_exc())
+            raise
+        self.closed = True
+        return self.final
+
+    def fail(self, trace: str) -> Path | None:
+        """Mark the run incomplete (``<stamp>.incomplete`` with ``INCOMPLETE`` = ``trace``)."""
+        if self.closed:
+            return None
+        self.closed = True
+        if not (self.partial / "provenance.json").exists():
+            try:
+                prov = provenance(self.config)
+                prov.update(self._names(None))
+                _write_json(self.partial / "provenance.json", prov)
+            except Exception:  # noqa: BLE001 - keep the original error
+                pass
+        return _mark_incomplete(self.partial, self.final, trace)
+
+    def discard(self) -> None:
+        """Remove the partial directory (the run was refused before doing any work)."""
+        if self.closed:
+            return
+        self.closed = True
+        import shutil
+
+        shutil.rmtree(self.partial, ignore_errors=True)
+
+    def _names(self, result) -> dict:
+        names = {"protocol": self.name}
+        if result is not None:
+            names["result_class"] = _qualified_name(type(result))
+        if dataclasses.is_dataclass(self.config) and not isinstance(self.config, type):
+            names["config_class"] = _qualified_name(type(self.config))
+        return names
+
+    def _check_open(self):
+        if self.closed:
+            raise RuntimeError(f"run directory {self.final} is already finished or failed")
+
+
+def begin_run(name: str, config, root: str | os.PathLike = "results") -> PendingRun:
+    """Reserve ``root/name/.<stamp>.partial`` and write ``config.json`` into it."""
     _check_name("name", name)
     run_dir = Path(root) / name
     run_dir.mkdir(parents=True, exist_ok=True)
     final, partial = _reserve(run_dir, _timestamp())
+    pending = PendingRun(name, config, final, partial)
     try:
-        arrays, skipped = result_arrays(result)
         _write_json(partial / "config.json", config_dict(config))
-        prov = provenance(config, result, skipped)
-        prov.setdefault("protocol", name)
-        prov.setdefault("result_class", _qualified_name(type(result)))
-        if dataclasses.is_dataclass(config) and not isinstance(config, type):
-            prov.setdefault("config_class", _qualified_name(type(config)))
-        _write_json(partial / "provenance.json", prov)
-        with open(partial / "result.npz", "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        if callable(figures):
-            figures = figures()
-        for fig_name, fig in figures.items():
-            fig.savefig(partial / f"{_check_name('figure name', fig_name)}.png", dpi=FIGURE_DPI)
-        (partial / "summary.txt").write_text(summary.rstrip("\n") + "\n", encoding="utf-8")
-        os.rename(partial, final)
     except BaseException:
-        _mark_incomplete(partial, final, traceback.format_exc())
+        pending.fail(traceback.format_exc())
         raise
-    return final
+    return pending
 
 
 def load_run(path: str | os.PathLike) -> tuple[dict, dict, dict]:
@@ -322,7 +387,7 @@ def _reserve(run_dir: Path, stamp: str) -> tuple[Path, Path]:
     raise FileExistsError(f"no free run directory name for {stamp} in {run_dir}")
 
 
-def _mark_incomplete(partial: Path, final: Path, trace: str) -> None:
+def _mark_incomplete(partial: Path, final: Path, trace: str) -> Path | None:
     """Rename the partial directory to ``<final>.incomplete`` and record why."""
     target = final.with_name(final.name + ".incomplete")
     n = 1
@@ -333,7 +398,8 @@ def _mark_incomplete(partial: Path, final: Path, trace: str) -> None:
         os.rename(partial, target)
         (target / "INCOMPLETE").write_text(trace, encoding="utf-8")
     except OSError:
-        pass  # keep the original exception; the hidden .partial directory stays as evidence
+        return None  # keep the original exception; the hidden .partial directory stays as evidence
+    return target
 
 
 def _write_json(path: Path, obj) -> None:

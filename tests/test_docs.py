@@ -40,8 +40,9 @@ def test_shown_commands_parse_and_name_real_keys(page, argv):
 
 
 def test_every_protocol_has_a_page():
-    for name in registry.names():
-        assert (DOCS / "protocols" / f"{name}.md").exists(), name
+    missing = [name for name in registry.names() if not (DOCS / "protocols" / f"{name}.md").exists()]
+    assert not missing, (f"registered protocols without a docs page: {missing}; write docs/protocols/NAME.md "
+                         "(what the paper did, how to run it, what the figure shows)")
 
 
 def test_conventions_copy_the_simulate_docstring():

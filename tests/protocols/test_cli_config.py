@@ -182,3 +182,59 @@ def test_help_has_examples_everywhere(capsys):
     for argv in (["--help"], *([cmd, "--help"] for cmd in ("list", "run", "show", "plot", "rules", "demo"))):
         assert cli.main(argv) == 0
         assert "examples:" in capsys.readouterr().out
+
+
+def test_a_crashing_run_leaves_an_incomplete_directory(typed, tmp_path, capsys):
+    def crash(config, backend="native"):
+        raise FloatingPointError("diverged at t = 12 ms")
+
+    typed.run = crash
+    with pytest.raises(FloatingPointError):
+        cli.main(["run", "typed", "--set", "n=5", "--out", str(tmp_path)])
+    (path,) = (tmp_path / "typed").iterdir()
+    assert path.name.endswith(".incomplete")
+    assert "diverged at t = 12 ms" in (path / "INCOMPLETE").read_text()
+    assert '"n": 5' in (path / "config.json").read_text()
+    prov = (path / "provenance.json").read_text()
+    assert '"protocol": "typed"' in prov and "result_class" not in prov
+    with pytest.raises(ValueError, match="incomplete"):
+        protocols.load(path)
+
+
+def test_ctrl_c_is_exit_130_and_names_the_kept_directory(typed, tmp_path, capsys):
+    def interrupted(config, backend="native"):
+        raise KeyboardInterrupt
+
+    typed.run = interrupted
+    assert cli.main(["run", "typed", "--out", str(tmp_path)]) == 130
+    (path,) = (tmp_path / "typed").iterdir()
+    assert capsys.readouterr().err.strip() == f"plab: interrupted; partial output kept in {path}"
+    assert path.name.endswith(".incomplete") and "KeyboardInterrupt" in (path / "INCOMPLETE").read_text()
+
+
+def test_a_refused_run_leaves_nothing(typed, tmp_path, capsys):
+    def refuse(config, backend="native"):
+        raise ParameterError(f"backend must be 'native', got {backend!r}")
+
+    typed.run = refuse
+    assert cli.main(["run", "typed", "--backend", "brian2", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "plab: error: backend must be 'native', got 'brian2'"
+    assert list((tmp_path / "typed").iterdir()) == []
+
+
+def test_progress_only_on_a_terminal_and_not_quiet(typed, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli._progress_enabled(quiet=False) is True
+    assert cli._progress_enabled(quiet=True) is False
+    assert cli.main(["run", "typed", "--no-figures", "--out", str(tmp_path)]) == 0
+    (path,) = (tmp_path / "typed").iterdir()
+    assert store.load_run(path)[2]["progress"] is True                # passed to run(progress=...)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert cli._progress_enabled(quiet=False) is False
+
+
+def test_rule_units_from_names():
+    assert registry._unit("tau_plus") == "ms" and registry._unit("tau") == "ms"
+    assert registry._unit("rho0_hz") == "Hz" and registry._unit("delay_ms") == "ms"
+    assert registry._unit("a3_minus") == "weight" and registry._unit("mu_minus") == "1"
+    assert registry._unit("scheme") == ""
