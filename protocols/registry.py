@@ -16,6 +16,9 @@ PROTOCOLS = {
     "song2000": "protocols.song2000",
     "compare_bptt": "protocols.compare_bptt",
     "vogels2011": "protocols.vogels2011",
+    "bi_poo": "protocols.bi_poo",
+    "sjostrom_frequency": "protocols.sjostrom_frequency",
+    "triplet_bcm": "protocols.triplet_bcm",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")
