@@ -7,6 +7,7 @@
     plab plot PATH [--out DIR] [--format png|pdf|svg]
     plab rules [NAME]
     plab demo [--out DIR] [--quick] [--quiet]
+    plab report [--full] [--out DIR] [--only NAME ...] [--quiet]
 
 Results go to ``<out>/NAME/<timestamp>/`` (config.json, result.npz, provenance.json,
 figures, summary.txt). Errors in what the user asked for (unknown protocol or config key,
@@ -203,6 +204,17 @@ def cmd_demo(args) -> int:
     if not args.quiet:
         print(report, end="")
     print(f"summary: {summary_path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    """Run every protocol (small, or --full) and write ``<out>/report/report.md`` (see protocols.report)."""
+    from . import report
+
+    path = report.build_report(full=args.full, out=args.out, names=args.only or None,
+                               progress=not args.quiet)
+    n = report.counts(path)
+    print(f"report: {path} ({n['PASS']} passed, {n['FAIL']} failed, {n['n/a']} without a criterion)")
     return 0
 
 
@@ -635,6 +647,10 @@ lists the valid keys in its error message.""",
     "demo": """examples:
   plab demo
   plab demo --quick --out /tmp/demo""",
+    "report": """examples:
+  plab report                                 small configs -> results/report/report.md
+  plab report --full --out /tmp/results       full configs -> /tmp/results/report/report.md
+  plab report --only sjostrom_frequency bi_poo""",
 }
 
 
@@ -690,6 +706,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="use the small() configs")
     demo.add_argument("--quiet", action="store_true", help="no progress bar, no report; print only the summary path")
     demo.set_defaults(handler=cmd_demo)
+
+    report = sub("report", "run every protocol and write a Markdown report against published data")
+    report.add_argument("--full", action="store_true", help="full configs instead of the small() ones")
+    report.add_argument("--out", default="results", metavar="DIR",
+                        help="results root; the report goes to DIR/report/ (default: results)")
+    report.add_argument("--only", nargs="+", metavar="NAME", help="only these protocols")
+    report.add_argument("--quiet", action="store_true", help="no progress lines; print only the report path")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 
