@@ -34,3 +34,24 @@ def test_song2000_network(tmp_path):
     per_second = [float(x) for x in re.search(r"per second \(Hz\): ([\d ]+)", out).group(1).split()]
     assert len(per_second) == 2 and all(10 < r < 120 for r in per_second)
     assert "energy ESTIMATE" in out and "not independently verified" in out
+
+
+def test_train_eprop(tmp_path):
+    out = run("train_eprop.py", "--iterations", "40", "--plot", "curve.png", cwd=tmp_path)
+    rows = re.findall(r"^\s*(\d+)\s+([\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+overall (-?[\d.]+)$", out, flags=re.M)
+    assert [int(r[0]) for r in rows] == [0, 10, 20, 30, 39]
+    for row in rows:
+        assert float(row[4]) == 1.0                     # e-prop's readout gradient is BPTT's exactly
+        assert -1.0 <= float(row[5]) <= 1.0
+    first, last = (float(x) for x in re.search(r"loss: ([\d.]+) -> ([\d.]+)", out).groups())
+    assert last < 0.8 * first                           # seeded run: 1024 -> 501
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow  # Brian2 code generation: ~10-20 s
+def test_brian2_network(tmp_path):
+    out = run("brian2_network.py", "--seconds", "1", cwd=tmp_path)
+    n_eq, n_plug = (int(x) for x in re.search(r"equations (\d+), plug-in (\d+)", out).groups())
+    assert n_eq == n_plug > 0
+    diff = float(re.search(r"max \|w_equations - w_plugin\| / g_max = ([\d.e+-]+)", out).group(1))
+    assert diff < 1e-9                                  # the same rule, two paths, the same weights
