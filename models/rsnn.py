@@ -32,7 +32,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from plasticity.errors import ParameterError, check_finite, check_int, check_non_negative, check_positive
+from plasticity.errors import (ParameterError, check_dt, check_finite, check_int, check_non_negative,
+                               check_positive)
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
 from plasticity.surrogate import Surrogate, psi, psi_reference, smooth_spike, smooth_spike_reference
@@ -65,10 +66,11 @@ class RSNNParams:
         check_int("n_alif", self.n_alif, 0)
         if self.n_alif > self.n_rec:
             raise ParameterError(f"n_alif must be <= n_rec = {self.n_rec}, got {self.n_alif}")
-        check_positive("dt", self.dt, "ms")
         check_positive("tau_m", self.tau_m, "ms")
         check_positive("tau_a", self.tau_a, "ms")
         check_non_negative("tau_out", self.tau_out, "ms")
+        taus = [self.tau_m] + ([self.tau_a] if self.n_alif else []) + ([self.tau_out] if self.tau_out > 0 else [])
+        check_dt(self.dt, min(taus))
         check_non_negative("beta", self.beta)
         check_positive("v_th", self.v_th)
         check_positive("gamma", self.gamma)

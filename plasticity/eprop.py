@@ -216,17 +216,43 @@ def _row_fast(eb, ev, g, pj, lj, kappa):
 @njit(cache=True, inline="always")
 def _row_general(eb, ev, ea, g, s, es, pj, pjb, lj, kappa, mode, in_window, use_reg):
     """Any row: e = psi*(eps_v - beta*eps_a) (pjb = psi*beta, 0 for LIF); then as _row_fast
-    (MSE), or the window sum S (CE), and the regularization's sum of e."""
-    for l in range(eb.size):
-        e = pj * ev[l] - pjb * ea[l]
-        b = kappa * eb[l] + e
-        eb[l] = b
-        if mode == 0:
-            g[l] += lj * b
-        elif in_window:
-            s[l] += b
+    (MSE), or the window sum S (CE), and the regularization's sum of e. One branch-free loop
+    per case, so each vectorizes."""
+    P = eb.size
+    if mode == 0:
         if use_reg:
+            for l in range(P):
+                e = pj * ev[l] - pjb * ea[l]
+                b = kappa * eb[l] + e
+                eb[l] = b
+                g[l] += lj * b
+                es[l] += e
+        else:
+            for l in range(P):
+                b = kappa * eb[l] + (pj * ev[l] - pjb * ea[l])
+                eb[l] = b
+                g[l] += lj * b
+    elif in_window:
+        if use_reg:
+            for l in range(P):
+                e = pj * ev[l] - pjb * ea[l]
+                b = kappa * eb[l] + e
+                eb[l] = b
+                s[l] += b
+                es[l] += e
+        else:
+            for l in range(P):
+                b = kappa * eb[l] + (pj * ev[l] - pjb * ea[l])
+                eb[l] = b
+                s[l] += b
+    elif use_reg:
+        for l in range(P):
+            e = pj * ev[l] - pjb * ea[l]
+            eb[l] = kappa * eb[l] + e
             es[l] += e
+    else:
+        for l in range(P):
+            eb[l] = kappa * eb[l] + (pj * ev[l] - pjb * ea[l])
 
 
 @njit(cache=True)

@@ -382,7 +382,7 @@ def plot(result: Result) -> dict:
     axes = np.atleast_1d(fig.subplots(len(names), 1, sharex=True))
     for ax, r, n in zip(axes, range(len(names)), names):
         t_idx, i = np.nonzero(result.z_eval[r])
-        raster(i, t[t_idx], ax=ax)
+        raster(i, t[t_idx], ax=ax, marker_size=8.0)
         ax.set_title(f"{n}: trained network, {result.rates_hz[r]:.1f} Hz mean", fontsize="small")
     figs["raster"] = fig
 

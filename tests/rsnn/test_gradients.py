@@ -159,6 +159,8 @@ def test_backward_kernel_equals_twin(loss, rng):
         np.testing.assert_allclose(ba.dv, bb.dv, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(ba.g, bb.g, rtol=1e-12, atol=1e-12)
         assert ba.loss == pytest.approx(bb.loss, rel=1e-12)
+        for name in KEYS:   # weight_gradients_kernel (sparse loops) vs its twin (matrix products)
+            np.testing.assert_allclose(ga[name], gb[name], rtol=1e-11, atol=1e-12 * np.abs(gb[name]).max())
 
 
 def test_output_gradients_analytic(rng):
@@ -207,3 +209,5 @@ def test_bad_parameters_rejected():
             RSNN(5, 8, 2, **kw)
     with pytest.raises(ParameterError, match="n_rec"):
         RSNN(5, 0, 2)
+    with pytest.warns(UserWarning, match="larger than half"):
+        RSNN(5, 8, 2, dt=15.0)
