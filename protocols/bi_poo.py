@@ -215,7 +215,7 @@ def compare(result: Result) -> list[dict]:
     for k, (name, paper, ok) in enumerate(((("tau+", PUBLISHED_TAU_PLUS, inside[0])),
                                            ("tau-", PUBLISHED_TAU_MINUS, inside[1]))):
         j = 1 + 2 * k
-        rows.append(dict(rule=f"exponential window fit, {name}",
+        rows.append(dict(rule=f"exponential window fit{' on SYNTHETIC points' if result.synthetic else ''}, {name}",
                          measure=f"fitted {name} (ms) [95% CI]",
                          distance=float(result.params[j]),
                          paper=f"{paper} ms (Bi & Poo fit)",

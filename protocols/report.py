@@ -59,7 +59,7 @@ def comparison_rows(module, result) -> list[dict]:
     None when there is nothing to pass) and optionally ``note``.
     """
     if not hasattr(module, "compare"):
-        return [dict(rule="", measure="", distance=None, paper="", tolerance="",
+        return [dict(rule="", measure="(no comparison defined)", distance=None, paper="", tolerance="",
                      passed=None, note="protocol defines no comparison with published data (no compare())")]
     return [dict(row) for row in module.compare(result)]
 
