@@ -446,14 +446,18 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
     """Run ``module`` on ``config``, save everything with :func:`store.save_run`, and return
     the run directory and the protocol's summary (with the wall time appended).
 
-    ``progress`` is passed to ``module.run`` only if its signature accepts ``progress``."""
+    ``progress`` is passed to ``module.run`` if its signature accepts ``progress`` (the
+    protocol draws its own bar); otherwise, when true, an elapsed-time line is shown on
+    stderr while the protocol runs."""
     kwargs = {"backend": backend}
-    if _accepts(module.run, "progress"):
+    own_bar = _accepts(module.run, "progress")
+    if own_bar:
         kwargs["progress"] = progress
     pending = store.begin_run(name, config, root=out)  # a crash or Ctrl-C leaves <stamp>.incomplete
     start = time.perf_counter()
     try:
-        result = module.run(config, **kwargs)
+        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar):
+            result = module.run(config, **kwargs)
     except ParameterError:
         pending.discard()  # refused (e.g. an unsupported backend): nothing was computed
         raise
@@ -476,6 +480,43 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
         for fig in drawn.values():
             _release(fig)
     return path, text
+
+
+class _Ticker:
+    """An elapsed-time line (tqdm without a total) refreshed by a daemon thread while a
+    protocol that draws no progress bar of its own runs. Compiled Numba code holds the GIL,
+    so the line may pause during one long kernel call; it resumes at the next Python step."""
+
+    def __init__(self, description: str, enabled: bool, interval_s: float = 0.5):
+        self.description, self.enabled, self.interval_s = description, enabled, interval_s
+        self.bar = self.thread = None
+        self.stop = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        import threading
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, desc=self.description, bar_format="{desc}: {elapsed}", file=sys.stderr,
+                        leave=False)
+        self.stop = threading.Event()
+
+        def tick():
+            while not self.stop.wait(self.interval_s):
+                self.bar.refresh()
+
+        self.thread = threading.Thread(target=tick, daemon=True, name="plab-ticker")
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.stop.set()
+            self.thread.join()
+            self.bar.close()
+        return False
 
 
 def _accepts(func, name: str) -> bool:

@@ -238,3 +238,18 @@ def test_rule_units_from_names():
     assert registry._unit("rho0_hz") == "Hz" and registry._unit("delay_ms") == "ms"
     assert registry._unit("a3_minus") == "weight" and registry._unit("mu_minus") == "1"
     assert registry._unit("scheme") == ""
+
+
+def test_elapsed_time_line_for_protocols_without_their_own_bar(typed, tmp_path, monkeypatch, capsys):
+    def plain_run(config, backend="native"):  # no `progress` parameter
+        return typed_run(config, backend)
+
+    typed.run = plain_run
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert cli.main(["run", "typed", "--no-figures", "--out", str(tmp_path)]) == 0
+    assert "plab: running typed: 00:00" in capsys.readouterr().err
+    assert cli.main(["run", "typed", "--no-figures", "--quiet", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""                               # --quiet: no line at all
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert cli.main(["run", "typed", "--no-figures", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""                               # not a terminal
