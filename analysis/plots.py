@@ -1,8 +1,11 @@
-"""Plots of spikes, weights and plasticity windows on matplotlib Axes.
+"""Plots of spikes, weights, plasticity windows, learning and state on matplotlib Axes.
 
 Every function draws on ``ax`` when given, or on a new :class:`matplotlib.figure.Figure`
-(no pyplot, so it works under any backend and leaks no global figures), and returns the
-Axes. Nothing here shows or saves a figure; the CLI saves them.
+of size :data:`FIGSIZE` (no pyplot, so it works under any backend and leaks no global
+figures), and returns the Axes. Nothing here shows or saves a figure; the CLI saves them.
+One style throughout: colours from :data:`COLOURS` (model C0, reference/data C3, means
+black, thresholds and zero lines grey), times on x in ms (s for trajectories over a whole
+run), units in the axis labels, legends in small type.
 """
 from __future__ import annotations
 
@@ -117,8 +120,8 @@ def weight_trajectories(times_ms, weights, ax: Axes | None = None, max_lines: in
     shown = np.unique(np.linspace(0, n_syn - 1, min(max_lines, n_syn)).round().astype(int))
     t_s = times_ms / 1000.0
     for column in shown:
-        ax.plot(t_s, weights[:, column], lw=0.5, alpha=0.5, color="C0")
-    ax.plot(t_s, weights.mean(axis=1), lw=2.0, color="k", label="mean")
+        ax.plot(t_s, weights[:, column], lw=0.5, alpha=0.5, color=COLOURS["model"])
+    ax.plot(t_s, weights.mean(axis=1), lw=2.0, color=COLOURS["mean"], label="mean")
     ax.set_xlabel("time (s)")
     ax.set_ylabel(_with_unit("weight", unit))
     return ax
@@ -142,7 +145,7 @@ def stdp_window_plot(dt_ms, dw, ax: Axes | None = None, reference: dict | None =
     ax.axhline(0.0, color="0.7", lw=0.8, zorder=0)
     ax.axvline(0.0, color="0.7", lw=0.8, zorder=0)
     order = np.argsort(dt_ms, kind="stable")
-    ax.plot(dt_ms[order], dw[order], "-o", ms=3, color="C0", label="model")
+    ax.plot(dt_ms[order], dw[order], "-o", ms=3, color=COLOURS["model"], label="model")
     if reference is not None:
         _draw_reference(ax, reference)
     ax.set_xlabel("Δt = t_post − t_pre (ms)")
@@ -318,12 +321,13 @@ def _draw_reference(ax: Axes, reference: dict) -> None:
     label = reference.get("label", "reference")
     if reference.get("curve", False):
         order = np.argsort(dt, kind="stable")
-        ax.plot(dt[order], dw[order], "--", color="C3", label=label)
+        ax.plot(dt[order], dw[order], "--", color=COLOURS["reference"], label=label)
     elif reference.get("sem") is not None:
         ax.errorbar(dt, dw, yerr=np.asarray(reference["sem"], dtype=float), fmt="s", ms=3,
-                    color="C3", ecolor="C3", elinewidth=0.8, capsize=2, label=label)
+                    color=COLOURS["reference"], ecolor=COLOURS["reference"], elinewidth=0.8, capsize=2,
+                    label=label)
     else:
-        ax.plot(dt, dw, "s", ms=3, color="C3", label=label)
+        ax.plot(dt, dw, "s", ms=3, color=COLOURS["reference"], label=label)
 
 
 def _axes(ax: Axes | None) -> Axes:
