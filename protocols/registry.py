@@ -16,6 +16,7 @@ PROTOCOLS = {
     "song2000": "protocols.song2000",
     "compare_bptt": "protocols.compare_bptt",
     "vogels2011": "protocols.vogels2011",
+    "izhikevich2007": "protocols.izhikevich2007",
     "bi_poo": "protocols.bi_poo",
     "sjostrom_frequency": "protocols.sjostrom_frequency",
     "triplet_bcm": "protocols.triplet_bcm",
@@ -62,6 +63,7 @@ RULES = {
     "pair": "plasticity.PairSTDP",
     "triplet": "plasticity.TripletSTDP",
     "inhibitory": "plasticity.InhibitorySTDP",
+    "dopamine": "plasticity.DopamineSTDP",
 }
 TASKS_MODULE = "protocols.tasks"
 
@@ -86,7 +88,10 @@ _DESCRIPTIONS = {
     "mu_minus": "power-law exponent of f-(w) (power_law only)",
     "scheme": "which spike pairs interact (Morrison et al. 2008)",
     "tau": "time constant of both traces (iSTDP), ms",
-    "eta": "learning rate (iSTDP), weight units per unit trace",
+    "eta": "learning rate (iSTDP: weight per unit trace; dopamine STDP: weight per ms per unit c per unit d)",
+    "tau_c": "eligibility trace time constant (dopamine STDP)",
+    "tau_d": "dopamine time constant (dopamine STDP)",
+    "baseline": "dopamine baseline b in dw/dt = eta c (d - b)",
     "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
 }
 _CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),
