@@ -53,3 +53,12 @@ def test_conventions_copy_the_simulate_docstring():
     for step in steps:
         assert f"**{step}**" in source
     assert "potentiating pair with dt = 0" in source and "potentiating pair with Δt = 0" in " ".join(page.split())
+
+
+def test_relative_links_resolve():
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(DOCS)} -> {target}")
+    assert not broken
