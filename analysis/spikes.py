@@ -181,7 +181,10 @@ def smoothed_rate(times, duration_ms: float, dt_ms: float = 1.0, kernel: str = "
 
     A single spike therefore peaks at ``1000 / (w sqrt(2 pi))`` Hz (Gaussian) or
     ``1000 / w`` Hz (exponential, boxcar). Spikes outside the window still contribute
-    near its edges; no edge correction is applied.
+    near its edges; no edge correction is applied. Cost: one kernel evaluation per grid
+    point per spike within the kernel's reach (±8 w Gaussian, 40 w exponential), e.g. ~15 s
+    for 10^6 pooled spikes over 100 s at dt 1 ms and w 20 ms; bin first
+    (:func:`population_rate`) for very large inputs.
 
     Returns
     -------
@@ -202,11 +205,15 @@ def smoothed_rate(times, duration_ms: float, dt_ms: float = 1.0, kernel: str = "
     reach = {"gaussian": (-8.0 * width_ms, 8.0 * width_ms), "exponential": (0.0, 40.0 * width_ms),
              "boxcar": (-0.5 * width_ms, 0.5 * width_ms)}[kernel]
     times = np.sort(times)
-    chunk = max(1, 2_000_000 // max(times.size, 1))
-    for start in range(0, n_points, chunk):
-        s = grid[start:start + chunk]
+    start, chunk = 0, 4096
+    while start < n_points:  # blocks of grid points x nearby spikes, at most ~4e6 pairs each
+        stop = min(n_points, start + chunk)
+        s = grid[start:stop]
         lo = np.searchsorted(times, s[0] - reach[1], side="left")
         hi = np.searchsorted(times, s[-1] - reach[0], side="right")
+        if (hi - lo) * (stop - start) > 4_000_000 and stop - start > 1:
+            chunk = (stop - start) // 2
+            continue
         u = s[:, None] - times[None, lo:hi]
         if kernel == "gaussian":
             k = np.exp(-0.5 * (u / width_ms) ** 2) / (width_ms * np.sqrt(2.0 * np.pi))
@@ -214,7 +221,8 @@ def smoothed_rate(times, duration_ms: float, dt_ms: float = 1.0, kernel: str = "
             k = np.where(u >= 0.0, np.exp(-np.maximum(u, 0.0) / width_ms) / width_ms, 0.0)
         else:
             k = np.where((u >= -0.5 * width_ms) & (u < 0.5 * width_ms), 1.0 / width_ms, 0.0)
-        rate[start:start + chunk] = k.sum(axis=1)
+        rate[start:stop] = k.sum(axis=1)
+        start = stop
     return grid, rate * 1000.0 / n
 
 
