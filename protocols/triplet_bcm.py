@@ -67,6 +67,8 @@ class Config:
             raise ParameterError(f"post_rates_hz needs at least 2 rates, got {self.post_rates_hz}")
         for r in self.post_rates_hz:
             check_non_negative("post_rates_hz", r, "Hz")
+        if any(b <= a for a, b in zip(self.post_rates_hz, self.post_rates_hz[1:])):
+            raise ParameterError(f"post_rates_hz must be increasing (Hz), got {self.post_rates_hz}")
         if not self.avg_post_rates_hz:
             raise ParameterError("avg_post_rates_hz must not be empty")
         for r in self.avg_post_rates_hz:

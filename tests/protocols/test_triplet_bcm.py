@@ -64,5 +64,7 @@ def test_seeded_and_rows(result):
 def test_bad_config():
     with pytest.raises(ParameterError, match="all-to-all"):
         tb.Config(triplet_set="visual_cortex/nearest/full")
+    with pytest.raises(ParameterError, match="increasing"):
+        tb.Config(post_rates_hz=(0.0, 20.0, 10.0))
     with pytest.raises(ParameterError, match="rho0_hz"):
         tb.Config(rho0_hz=0.0)
