@@ -475,7 +475,8 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
         return drawn
 
     try:
-        path = pending.finish(result, draw if figures else {}, text)
+        path = pending.finish(result, draw if figures else {}, text,
+                              defaults={"backend": backend, "wall_time_s": elapsed})
     finally:
         for fig in drawn.values():
             _release(fig)

@@ -68,14 +68,19 @@ class PendingRun:
         self.name, self.config, self.final, self.partial = name, config, final, partial
         self.closed = False
 
-    def finish(self, result, figures, summary: str) -> Path:
+    def finish(self, result, figures, summary: str, defaults: Mapping | None = None) -> Path:
         """Write result.npz, provenance.json, figures and summary.txt, then rename to the
-        final name (see :func:`save_run` for the arguments); on any error, :meth:`fail`."""
+        final name (see :func:`save_run` for the arguments); on any error, :meth:`fail`.
+        ``defaults`` fills provenance keys the result's own provenance does not set (the
+        CLI gives the backend and the wall time it measured)."""
         self._check_open()
         partial, config = self.partial, self.config
         try:
             arrays, skipped = result_arrays(result)
             prov = provenance(config, result, skipped)
+            for key, value in (defaults or {}).items():
+                if prov.get(key) is None:
+                    prov[key] = _jsonable(value)
             prov.update(self._names(result))
             _write_json(partial / "provenance.json", prov)
             with open(partial / "result.npz", "wb") as fh:

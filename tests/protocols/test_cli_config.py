@@ -240,6 +240,18 @@ def test_rule_units_from_names():
     assert registry._unit("scheme") == ""
 
 
+def test_backend_and_wall_time_recorded_when_the_protocol_does_not(typed, tmp_path):
+    def bare_run(config, backend="native"):
+        values = np.arange(config.n, dtype=float)
+        return TypedResult(config, values, float(values.sum()), {})   # no provenance of its own
+
+    typed.run = bare_run
+    assert cli.main(["run", "typed", "--no-figures", "--backend", "brian2", "--out", str(tmp_path)]) == 0
+    (path,) = (tmp_path / "typed").iterdir()
+    prov = store.load_run(path)[2]
+    assert prov["backend"] == "brian2" and 0.0 <= prov["wall_time_s"] < 5.0
+
+
 def test_elapsed_time_line_for_protocols_without_their_own_bar(typed, tmp_path, monkeypatch, capsys):
     def plain_run(config, backend="native"):  # no `progress` parameter
         return typed_run(config, backend)

@@ -92,3 +92,14 @@ def test_console_script_help_and_unknown_protocol(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("plab: error: unknown protocol 'nosuch'; known: ")
     assert "song2000" in proc.stderr and "stdp_window" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_quick_writes_both_runs_and_the_summary(tmp_path):
+    proc = plab("demo", "--quick", "--quiet", "--out", "res", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"summary: {Path('res') / 'demo_summary.txt'}"
+    summary = (tmp_path / "res" / "demo_summary.txt").read_text()
+    for name in ("stdp_window", "song2000"):
+        run_dir = only_dir(tmp_path / "res" / name)
+        assert (run_dir / f"{name}.png").exists() and f"output: {Path('res') / name / run_dir.name}" in summary
+    assert "fitted tau+ = 16.8 ms" in summary and "Song 2000: 1000 Poisson inputs" in summary
