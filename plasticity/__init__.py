@@ -14,5 +14,6 @@ from .modulated import DopamineSTDP  # noqa: E402
 from .replay import Trajectory, replay  # noqa: E402
 from .stdp import PairSTDP  # noqa: E402
 from .triplet import TripletSTDP  # noqa: E402
+from .voltage import AdExClopath, ClopathSTDP  # noqa: E402
 
-__all__ = ["DopamineSTDP", "InhibitorySTDP", "ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]
+__all__ = ["AdExClopath", "ClopathSTDP", "DopamineSTDP", "InhibitorySTDP", "ParameterError", "PairSTDP", "TripletSTDP", "Trajectory", "replay"]

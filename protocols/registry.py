@@ -17,6 +17,7 @@ PROTOCOLS = {
     "compare_bptt": "protocols.compare_bptt",
     "vogels2011": "protocols.vogels2011",
     "izhikevich2007": "protocols.izhikevich2007",
+    "clopath2010": "protocols.clopath2010",
     "bi_poo": "protocols.bi_poo",
     "sjostrom_frequency": "protocols.sjostrom_frequency",
     "triplet_bcm": "protocols.triplet_bcm",
@@ -64,6 +65,7 @@ RULES = {
     "triplet": "plasticity.TripletSTDP",
     "inhibitory": "plasticity.InhibitorySTDP",
     "dopamine": "plasticity.DopamineSTDP",
+    "clopath": "plasticity.ClopathSTDP",
 }
 TASKS_MODULE = "protocols.tasks"
 
@@ -92,6 +94,11 @@ _DESCRIPTIONS = {
     "tau_c": "eligibility trace time constant (dopamine STDP)",
     "tau_d": "dopamine time constant (dopamine STDP)",
     "baseline": "dopamine baseline b in dw/dt = eta c (d - b)",
+    "a_ltd": "Clopath depression per presynaptic spike per mV of [u_bar_minus - theta_minus]",
+    "a_ltp": "Clopath potentiation per ms per mV^2 of [u - theta_plus][u_bar_plus - theta_minus] x x_bar",
+    "theta_minus": "Clopath threshold of the filtered potentials (mV)",
+    "theta_plus": "Clopath threshold of the membrane potential (mV)",
+    "delay_u": "delay with which the filtered potentials are read (ms)",
     "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
 }
 _CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),

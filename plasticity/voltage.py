@@ -1,0 +1,265 @@
+"""Clopath et al. 2010 voltage-based STDP, with the AdEx neuron it was written for.
+
+Clopath, Büsing, Vasilaki & Gerstner (2010) Nat Neurosci 13:344; NEST 3.10
+``aeif_psc_delta_clopath`` + ``clopath_synapse`` for the defaults and the event details.
+Plasticity depends on the postsynaptic membrane potential u and two low-pass filtered
+copies of it, ū- (tau_minus = 10 ms) and ū+ (tau_plus = 7 ms), read with a delay
+``delay_u`` (5 ms, NEST's ``delay_u_bars``), and on a presynaptic trace x̄ (tau_x = 15 ms,
+jumping by 1/tau_x at each presynaptic spike, NEST's convention):
+
+    LTD, at each presynaptic spike:  w -= A_LTD [ū-(t - delay) - θ-]_+
+    LTP, continuously:               dw/dt = A_LTP x̄ [u - θ+]_+ [ū+(t - delay) - θ-]_+
+
+θ- = -70.6 mV, θ+ = -45.3 mV, A_LTD = 14e-5 /mV, A_LTP = 8e-5 /(mV² ms) (published,
+'verified' in the package's reference data; A_LTD constant — no homeostatic scaling).
+
+Neuron (AdEx with spike clamp, adaptive threshold and spike after-depolarisation)::
+
+    C du/dt = -g_L (u - E_L) + g_L Δ_T exp((u - V_T)/Δ_T) - w_ad + z + I
+    tau_w dw_ad/dt = a (u - E_L) - w_ad;  tau_z dz/dt = -z;  tau_VT dV_T/dt = V_T,rest - V_T
+
+When u >= V_peak (or a spike is forced): u is clamped at V_clamp for t_clamp, then set to
+V_reset; w_ad += b, z = I_sp, V_T = V_T,max (NEST defaults: 33 mV, 2 ms, -60 mV, 80.5 pA,
+400 pA, 30.4 mV). Presynaptic spikes are delta inputs (u jumps by the EPSP amplitude).
+
+**Discretisation (stated, clock-driven on dt):** forward Euler for the neuron (exponential
+argument capped at 20), exact exponential relaxation of ū± towards the step's u and of x̄;
+per step: neuron update (input jump, spike/clamp), then filters, then plasticity (LTD at the
+step's presynaptic spike with ū-(t - delay), then x̄ jumps, then LTP with the step's u and
+ū+(t - delay), times dt), weight clipped to [w_min, w_max]. The neuron and the rule are
+separate kernels (the protocol's EPSP does not depend on the learning weight), each with a
+NumPy twin.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .errors import ParameterError, check_finite, check_non_negative, check_positive
+
+
+@dataclass(frozen=True)
+class AdExClopath:
+    """AdEx neuron of Clopath et al. 2010 (NEST aeif_psc_delta_clopath defaults). pF, nS, mV, ms, pA."""
+
+    c_m: float = 281.0
+    g_l: float = 30.0
+    e_l: float = -70.6
+    delta_t: float = 2.0
+    tau_w: float = 144.0
+    a: float = 4.0
+    b: float = 80.5
+    v_th_rest: float = -50.4
+    v_th_max: float = 30.4
+    tau_v_th: float = 50.0
+    tau_z: float = 40.0
+    i_sp: float = 400.0
+    v_peak: float = 33.0
+    v_clamp: float = 33.0
+    t_clamp: float = 2.0
+    v_reset: float = -60.0
+
+    def __post_init__(self):
+        for name in ("c_m", "g_l", "delta_t", "tau_w", "tau_v_th", "tau_z"):
+            check_positive(name, getattr(self, name), "ms" if name.startswith("tau") else "")
+        check_non_negative("t_clamp", self.t_clamp, "ms")
+        for name in ("e_l", "a", "b", "v_th_rest", "v_th_max", "i_sp", "v_peak", "v_clamp", "v_reset"):
+            check_finite(name, getattr(self, name))
+        if self.v_peak <= self.v_th_rest:
+            raise ParameterError(f"v_peak must be > v_th_rest ({self.v_th_rest} mV), got {self.v_peak}")
+        if self.v_reset >= self.v_peak:
+            raise ParameterError(f"v_reset must be < v_peak ({self.v_peak} mV), got {self.v_reset}")
+
+    def params(self) -> np.ndarray:
+        return np.array([self.c_m, self.g_l, self.e_l, self.delta_t, self.tau_w, self.a, self.b, self.v_th_rest,
+                         self.v_th_max, self.tau_v_th, self.tau_z, self.i_sp, self.v_peak, self.v_clamp,
+                         self.t_clamp, self.v_reset])
+
+
+(C_M, G_L, E_L, DELTA_T, TAU_W, A_AD, B_AD, VT_REST, VT_MAX, TAU_VT, TAU_Z, I_SP, V_PEAK, V_CLAMP, T_CLAMP,
+ V_RESET) = range(16)
+
+
+@dataclass(frozen=True)
+class ClopathSTDP:
+    """Clopath 2010 voltage-based rule. mV, ms; A_LTD per mV, A_LTP per mV² per ms (weight units)."""
+
+    a_ltd: float = 14e-5
+    a_ltp: float = 8e-5
+    tau_x: float = 15.0
+    tau_minus: float = 10.0
+    tau_plus: float = 7.0
+    theta_minus: float = -70.6
+    theta_plus: float = -45.3
+    delay_u: float = 5.0
+    w_min: float = 0.0
+    w_max: float = 1.0
+
+    def __post_init__(self):
+        check_non_negative("a_ltd", self.a_ltd)
+        check_non_negative("a_ltp", self.a_ltp)
+        for name in ("tau_x", "tau_minus", "tau_plus"):
+            check_positive(name, getattr(self, name), "ms")
+        check_non_negative("delay_u", self.delay_u, "ms")
+        check_finite("theta_minus", self.theta_minus)
+        check_finite("theta_plus", self.theta_plus)
+        lo, hi = check_finite("w_min", self.w_min), check_finite("w_max", self.w_max)
+        if hi <= lo:
+            raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+
+    @property
+    def smallest_tau(self) -> float:
+        return min(self.tau_x, self.tau_minus, self.tau_plus)
+
+    def params(self) -> np.ndarray:
+        return np.array([self.a_ltd, self.a_ltp, self.tau_x, self.tau_minus, self.tau_plus, self.theta_minus,
+                         self.theta_plus, self.delay_u, self.w_min, self.w_max])
+
+
+(R_A_LTD, R_A_LTP, R_TAU_X, R_TAU_MINUS, R_TAU_PLUS, R_THETA_MINUS, R_THETA_PLUS, R_DELAY, R_W_MIN,
+ R_W_MAX) = range(10)
+
+
+# ----------------------------------------------------------------------------------------
+# Neuron kernel and twin
+# ----------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def adex_run(p, dt, jumps, forced, i_ext, u_out, spikes_out):
+    """Simulate len(u_out) steps. ``jumps[k]``: delta input (mV) at step k; ``forced[k]``:
+    1 forces a spike at step k; ``i_ext`` (pA) constant. Fills u_out (mV, after each
+    step's update) and spikes_out (1 at spike steps). Returns the number of spikes."""
+    n_steps = u_out.size
+    u, w_ad, z, vt = p[E_L], 0.0, 0.0, p[VT_REST]
+    clamp_steps = int(round(p[T_CLAMP] / dt))
+    clamp_left = 0
+    n_sp = 0
+    for k in range(n_steps):
+        spike = False
+        if clamp_left > 0:
+            clamp_left -= 1
+            u = p[V_CLAMP] if clamp_left > 0 else p[V_RESET]
+        else:
+            arg = min((u - vt) / p[DELTA_T], 20.0)
+            du = (-p[G_L] * (u - p[E_L]) + p[G_L] * p[DELTA_T] * math.exp(arg) - w_ad + z + i_ext) / p[C_M]
+            u = u + dt * du + jumps[k]
+            if forced[k] == 1 or u >= p[V_PEAK]:
+                spike = True
+        if spike:
+            n_sp += 1
+            spikes_out[k] = 1
+            u = p[V_CLAMP] if clamp_steps > 0 else p[V_RESET]
+            clamp_left = clamp_steps
+            w_ad += p[B_AD]
+            z = p[I_SP]
+            vt = p[VT_MAX]
+        w_ad += dt * (p[A_AD] * (u - p[E_L]) - w_ad) / p[TAU_W]
+        z -= dt * z / p[TAU_Z]
+        vt += dt * (p[VT_REST] - vt) / p[TAU_VT]
+        u_out[k] = u
+    return n_sp
+
+
+def adex_run_reference(neuron: AdExClopath, dt, jumps, forced, i_ext=0.0):
+    """Twin of :func:`adex_run`: the same equations written out step by step in Python."""
+    n = len(jumps)
+    u, w_ad, z, vt = neuron.e_l, 0.0, 0.0, neuron.v_th_rest
+    clamp_steps = int(round(neuron.t_clamp / dt))
+    clamp_left = 0
+    trace, spikes = np.zeros(n), np.zeros(n, dtype=np.int64)
+    for k in range(n):
+        spike = False
+        if clamp_left > 0:
+            clamp_left -= 1
+            u = neuron.v_clamp if clamp_left > 0 else neuron.v_reset
+        else:
+            exp_term = neuron.g_l * neuron.delta_t * math.exp(min((u - vt) / neuron.delta_t, 20.0))
+            u = u + dt * (-neuron.g_l * (u - neuron.e_l) + exp_term - w_ad + z + i_ext) / neuron.c_m + jumps[k]
+            spike = forced[k] == 1 or u >= neuron.v_peak
+        if spike:
+            spikes[k] = 1
+            u = neuron.v_clamp if clamp_steps > 0 else neuron.v_reset
+            clamp_left = clamp_steps
+            w_ad, z, vt = w_ad + neuron.b, neuron.i_sp, neuron.v_th_max
+        w_ad += dt * (neuron.a * (u - neuron.e_l) - w_ad) / neuron.tau_w
+        z -= dt * z / neuron.tau_z
+        vt += dt * (neuron.v_th_rest - vt) / neuron.tau_v_th
+        trace[k] = u
+    return trace, spikes
+
+
+# ----------------------------------------------------------------------------------------
+# Rule kernel and twin
+# ----------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def clopath_run(r, dt, u, pre, u_init, w0, w_out):
+    """Apply the rule to a voltage trace ``u`` (mV per step) and presynaptic spike flags
+    ``pre`` (1 at spike steps) of several synapses sharing the neuron: ``pre`` has shape
+    (n_syn, n_steps), ``w0`` (n_syn,). Fills ``w_out`` (n_syn, n_steps) with the weight after
+    each step. Filters start at ``u_init`` (mV)."""
+    n_syn, n_steps = pre.shape
+    f_minus = 1.0 - math.exp(-dt / r[R_TAU_MINUS])
+    f_plus = 1.0 - math.exp(-dt / r[R_TAU_PLUS])
+    decay_x = math.exp(-dt / r[R_TAU_X])
+    d = int(round(r[R_DELAY] / dt))
+    hist_m = np.full(d + 1, u_init)   # ring buffers of the filtered potentials
+    hist_p = np.full(d + 1, u_init)
+    um, up = u_init, u_init
+    x = np.zeros(n_syn)
+    w = w0.copy()
+    for k in range(n_steps):
+        um += (u[k] - um) * f_minus
+        up += (u[k] - up) * f_plus
+        slot = k % (d + 1)
+        hist_m[slot] = um
+        hist_p[slot] = up
+        old = (k + 1) % (d + 1)     # the value written d steps ago (u_init before that)
+        um_d = hist_m[old] if d > 0 else um
+        up_d = hist_p[old] if d > 0 else up
+        ltd = r[R_A_LTD] * max(um_d - r[R_THETA_MINUS], 0.0)
+        ltp_post = max(u[k] - r[R_THETA_PLUS], 0.0) * max(up_d - r[R_THETA_MINUS], 0.0) * r[R_A_LTP] * dt
+        for s in range(n_syn):
+            x[s] *= decay_x
+            ws = w[s]
+            if pre[s, k] == 1:
+                ws -= ltd
+                x[s] += 1.0 / r[R_TAU_X]
+            ws += x[s] * ltp_post
+            w[s] = min(max(ws, r[R_W_MIN]), r[R_W_MAX])
+            w_out[s, k] = w[s]
+
+
+def clopath_run_reference(rule: ClopathSTDP, dt, u, pre, u_init, w0):
+    """Twin of :func:`clopath_run`: the filters as linear recursions (scipy lfilter), the
+    delay as an array shift, then the weight step by step. Returns (n_syn, n_steps)."""
+    from scipy.signal import lfilter
+
+    u = np.asarray(u, dtype=float)
+    pre = np.atleast_2d(np.asarray(pre))
+    n_syn, n = pre.shape
+
+    def low_pass(tau):
+        f = 1.0 - math.exp(-dt / tau)
+        y, _ = lfilter([f], [1.0, -(1.0 - f)], u, zi=[(1.0 - f) * u_init])
+        return y
+
+    d = int(round(rule.delay_u / dt))
+    um_d = np.r_[np.full(d, u_init), low_pass(rule.tau_minus)][:n]
+    up_d = np.r_[np.full(d, u_init), low_pass(rule.tau_plus)][:n]
+    ltd = rule.a_ltd * np.maximum(um_d - rule.theta_minus, 0.0)
+    ltp = rule.a_ltp * dt * np.maximum(u - rule.theta_plus, 0.0) * np.maximum(up_d - rule.theta_minus, 0.0)
+    out = np.zeros((n_syn, n))
+    for s in range(n_syn):
+        w, x = float(w0[s]), 0.0
+        for k in range(n):
+            x *= math.exp(-dt / rule.tau_x)
+            if pre[s, k] == 1:
+                w -= ltd[k]
+                x += 1.0 / rule.tau_x
+            w = min(max(w + x * ltp[k], rule.w_min), rule.w_max)
+            out[s, k] = w
+    return out
