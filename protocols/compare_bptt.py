@@ -29,11 +29,11 @@ from . import tasks as tasks_mod
 from .common import check_backend, timed
 
 RULES = ("bptt", "eprop-symmetric", "eprop-random", "eprop-adaptive", "ottt")
-TASK_DEFAULTS = {  # n_alif, batch, tau_a (ms): Bellec et al. 2020 use ALIF with long tau_a for memory tasks
-    "pattern": (0, 1, 200.0),
-    "evidence": (None, 32, 2000.0),      # None: half the neurons
-    "store_recall": (None, 32, 2000.0),
-    "spike_pattern": (0, 32, 200.0),
+TASK_DEFAULTS = {  # n_alif, batch, tau_a (ms), w_in_scale: Bellec et al. 2020 use ALIF with long tau_a for
+    "pattern": (0, 1, 200.0, 1.0),        # memory tasks; the sparse cue inputs of the memory tasks need a
+    "evidence": (None, 32, 2000.0, 3.0),  # stronger input (3x the 1/sqrt(n_in) initialization) to drive the
+    "store_recall": (None, 32, 2000.0, 3.0),  # network. None for n_alif: half the neurons.
+    "spike_pattern": (0, 32, 200.0, 1.0),
 }
 
 
@@ -54,9 +54,10 @@ class Config:
     clip: float | None = None          # global-norm gradient clipping (None: off)
     c_reg: float = 1e-2                # firing-rate regularization strength (per Hz^2)
     f_target: float = 10.0             # Hz
-    w_in_scale: float = 1.0
+    w_in_scale: float | None = None    # factor on the initial W_in
     duration_ms: float | None = None   # pattern / spike_pattern sequence length
     delay_ms: float | None = None      # evidence / store_recall delay
+    n_cues: int | None = None          # evidence: number of cues (odd)
     eval_every: int = 10
     align_every: int = 10
     eval_batch: int = 64               # classification tasks (regression: the one frozen pattern)
@@ -86,7 +87,8 @@ class Config:
             check_positive("clip", self.clip)
         check_non_negative("c_reg", self.c_reg)
         check_non_negative("f_target", self.f_target, "Hz")
-        check_positive("w_in_scale", self.w_in_scale)
+        if self.w_in_scale is not None:
+            check_positive("w_in_scale", self.w_in_scale)
         check_int("eval_every", self.eval_every, 1)
         check_int("align_every", self.align_every, 1)
         check_int("eval_batch", self.eval_batch, 1)
@@ -114,13 +116,15 @@ class Config:
             kw["duration_ms"] = self.duration_ms
         if self.delay_ms is not None and self.task in ("evidence", "store_recall"):
             kw["delay_ms"] = self.delay_ms
+        if self.n_cues is not None and self.task == "evidence":
+            kw["n_cues"] = self.n_cues
         if self.task in ("pattern", "spike_pattern"):
             kw["seed"] = self.seed
         return tasks_mod.make_task(self.task, **kw)
 
     def resolved(self) -> tuple[int, int, float]:
         """(n_alif, batch, tau_a) with the task's defaults filled in."""
-        n_alif, batch, tau_a = TASK_DEFAULTS[self.task]
+        n_alif, batch, tau_a, _ = TASK_DEFAULTS[self.task]
         n_alif = self.n_alif if self.n_alif is not None else (self.n_rec // 2 if n_alif is None else n_alif)
         return (n_alif, self.batch if self.batch is not None else batch,
                 self.tau_a if self.tau_a is not None else tau_a)
@@ -129,7 +133,7 @@ class Config:
         n_alif, _, tau_a = self.resolved()
         net = RSNN(task.n_in, self.n_rec, task.n_out, n_alif=n_alif, tau_a=tau_a, tau_out=self.tau_out,
                    dt=task.dt, seed=self.seed)
-        net.w_in *= self.w_in_scale
+        net.w_in *= self.w_in_scale if self.w_in_scale is not None else TASK_DEFAULTS[self.task][3]
         return net
 
 
