@@ -221,3 +221,17 @@ def summary(result: Result) -> str:
         f"  distance to the data: RMS {100 * result.rms_raw:.1f}% raw; {100 * result.rms_scaled:.1f}% after one "
         f"overall factor x{result.scale:.2f}",
     ])
+
+
+def report_configs(full: bool) -> dict:
+    """The report always runs the 60-pairing protocol (seconds): the raw distance needs it."""
+    return {"": Config()}
+
+
+def compare(result: Result) -> list[dict]:
+    """Row for ``plab report``: RMS distance to the Sjöström 2001 points."""
+    return [dict(rule="voltage-based (Clopath)", measure="RMS error (relative Δw), 10 points",
+                 distance=result.rms_raw, paper="Clopath 2010 Fig. 2: the model follows the data",
+                 tolerance="< 0.25", passed=bool(result.rms_raw < 0.25),
+                 note=f"{result.config.n_pairs} pairings; best overall factor x{result.scale:.2f} gives "
+                      f"{result.rms_scaled:.3f}")]

@@ -341,3 +341,19 @@ def summary(result: Result) -> str:
         f"({result.others_above_at_reach if reached else 'n/a'} when the rewarded synapse got there); "
         f"the rewarded synapse is above {100 * np.mean(result.rewarded[-1] > others):.1f}% of them",
     ])
+
+
+def compare(result: Result) -> list[dict]:
+    """Rows for ``plab report``: the rewarded synapse reaches w_max, the others stay."""
+    c = result.config
+    frac = result.others_above() / result.others.shape[1]
+    return [
+        dict(rule="dopamine-modulated STDP", measure="w_max - final rewarded weight (mV)",
+             distance=result.distance_to_w_max, paper=f"rewarded synapse reaches w_max = {c.w_max:g} mV within ~1 h",
+             tolerance=f"< {0.1 * c.w_max:g} mV", passed=bool(result.distance_to_w_max < 0.1 * c.w_max),
+             note=f"reached {c.success_fraction:.0%} of w_max after {result.time_to_reach_s / 60:.1f} min "
+                  f"({c.n_pre}x{c.n_post} synapses)"),
+        dict(rule="dopamine-modulated STDP", measure=f"fraction of other synapses at >= {c.success_fraction:.0%} w_max",
+             distance=frac, paper="the other synapses stay", tolerance="< 0.03", passed=bool(frac < 0.03),
+             note=f"mean of the others {result.others[-1].mean():.2f} mV (initial {c.w0:g})"),
+    ]

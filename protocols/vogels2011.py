@@ -332,3 +332,21 @@ def summary(result: Result) -> str:
         f"  mean inhibitory weight {result.w_inh[0].mean():.4f} -> {result.w_inh[-1].mean():.4f} g_L; "
         f"co-tuning (corr of group inhibitory weights with the excitatory tuning) {result.cotuning:.2f}",
     ])
+
+
+def compare(result: Result) -> list[dict]:
+    """Rows for ``plab report``: rate vs ρ0, detailed balance, co-tuning."""
+    c = result.config
+    _, corr = result.balance("tail")
+    return [
+        dict(rule="inhibitory (Vogels-Sprekeler)", measure="|output rate - rho0| over the last quarter (Hz)",
+             distance=result.rate_error_hz, paper=f"rate converges to rho0 = {c.rho0_hz:g} Hz",
+             tolerance=f"<= {c.rate_tolerance_hz:g} Hz", passed=bool(result.rate_error_hz <= c.rate_tolerance_hz),
+             note=f"final rate {result.final_rate_hz:.2f} Hz; correlated inputs settle slightly below rho0"),
+        dict(rule="inhibitory (Vogels-Sprekeler)", measure="corr(I_E, -I_I), 50 ms averages, tail",
+             distance=corr, paper="E and I currents balanced (detailed balance, Fig. 1)", tolerance="> 0.5",
+             passed=bool(corr > 0.5)),
+        dict(rule="inhibitory (Vogels-Sprekeler)", measure="corr(learned inhibitory, excitatory tuning) across groups",
+             distance=result.cotuning, paper="inhibition co-tuned with excitation", tolerance="> 0.5",
+             passed=bool(result.cotuning > 0.5)),
+    ]

@@ -38,6 +38,8 @@ def test_summary_plot_registry(small):
     assert "RMS" in text and "verified" in text and "Sjöström" in text
     assert set(clopath2010.plot(small)) == {"clopath2010"}
     assert registry.get("clopath2010") is clopath2010
+    rows = clopath2010.compare(small)
+    assert rows[0]["distance"] == small.rms_raw and "passed" in rows[0]
 
 
 @pytest.mark.parametrize("kwargs,name", [

@@ -43,6 +43,8 @@ def test_summary_plot_registry(result):
     assert "distance to w_max" in text and "verified" in text and "PASS" in text
     assert set(izhikevich2007.plot(result)) == {"izhikevich2007"}
     assert registry.get("izhikevich2007") is izhikevich2007
+    rows = izhikevich2007.compare(result)
+    assert len(rows) == 2 and all(r["passed"] for r in rows)
 
 
 def test_same_seed_same_result():

@@ -38,6 +38,8 @@ def test_summary_plot_and_distance(result):
     assert set(figs) == {"vogels2011"}
     assert result.provenance["reference"]["rho0_hz"] == 3.0
     assert registry.get("vogels2011") is vogels2011
+    rows = vogels2011.compare(result)
+    assert len(rows) == 3 and all(r["passed"] for r in rows)
 
 
 def test_same_seed_same_result():
