@@ -265,3 +265,10 @@ def test_elapsed_time_line_for_protocols_without_their_own_bar(typed, tmp_path, 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert cli.main(["run", "typed", "--no-figures", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().err == ""                               # not a terminal
+
+
+def test_config_validation_error_of_a_real_protocol_is_one_line(tmp_path, capsys):
+    assert cli.main(["run", "song2000", "--small", "--set", "duration_ms=-5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("plab: error: duration_ms must be > 0")
+    assert not (tmp_path / "song2000").exists()
