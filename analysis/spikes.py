@@ -356,8 +356,9 @@ def van_rossum_distance(times_a, times_b, tau_ms: float) -> float:
     ``D = sqrt((1 / tau) * integral (f_a - f_b)^2 dt)``, computed exactly as
     ``D^2 = (S_aa + S_bb - 2 S_ab) / 2`` with ``S_xy = sum_ij exp(-|x_i - y_j| / tau)``.
     One spike against an empty train gives ``sqrt(1/2)``; two single spikes ``d`` ms apart
-    give ``sqrt(1 - exp(-d / tau))``. (Elephant's ``van_rossum_distance`` uses the same
-    definition.)
+    give ``sqrt(1 - exp(-d / tau))``. Implementations that use the prefactor ``2 / tau``
+    instead (a single spike against an empty train at distance 1) report ``sqrt(2)``
+    times this value.
     """
     a = _as_train("times_a", times_a)
     b = _as_train("times_b", times_b)
