@@ -62,3 +62,11 @@ def test_relative_links_resolve():
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(DOCS)} -> {target}")
     assert not broken
+
+
+def test_analysis_page_names_every_public_function():
+    import analysis
+
+    page = (DOCS / "analysis.md").read_text(encoding="utf-8")
+    missing = [name for name in analysis.__all__ if f"`{name}" not in page]
+    assert not missing
