@@ -94,13 +94,20 @@ def cmd_list(args) -> int:
     if what in (None, "rules"):
         rows = []
         for name in registry.rule_names():
-            cls = registry.get_rule(name)
+            try:
+                cls = registry.get_rule(name)
+            except (ImportError, AttributeError) as exc:
+                rows.append((name, f"(unavailable: {_one_line(exc)})"))
+                continue
             doc = inspect.getdoc(cls) or ""
             rows.append((name, f"{cls.__module__.split('.')[0]}.{cls.__name__}: "
                                f"{doc.splitlines()[0] if doc else ''}"))
         sections.append(("rules", rows))
     if what in (None, "tasks"):
-        rows = list(registry.tasks().items())
+        try:
+            rows = list(registry.tasks().items())
+        except Exception as exc:  # noqa: BLE001 - a broken tasks module must not break `plab list`
+            rows = [("(tasks)", f"(unavailable: {_one_line(exc)})")]
         if rows or what == "tasks":
             sections.append(("tasks", rows or [("(none)", "protocols/tasks.py does not exist yet")]))
     width = max((len(name) for _, rows in sections for name, _ in rows), default=0)

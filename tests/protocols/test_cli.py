@@ -193,3 +193,12 @@ def test_demo_quick_uses_small_configs(fake, tmp_path):
 def test_registry_get_unknown_name_lists_known(fake):
     with pytest.raises(ParameterError, match="known: fake, song2000, stdp_window"):
         registry.get("nope")
+
+
+def test_list_survives_a_broken_rule_and_tasks_module(fake, monkeypatch, capsys):
+    monkeypatch.setitem(registry.RULES, "ghost", "plasticity.NoSuchRule")
+    monkeypatch.setattr(registry, "tasks", lambda: (_ for _ in ()).throw(RuntimeError("tasks exploded")))
+    assert cli.main(["list"]) == 0
+    sections = list_sections(capsys.readouterr().out)
+    assert sections["rules"]["ghost"].startswith("(unavailable: ")
+    assert sections["tasks"] == {"(tasks)": "(unavailable: tasks exploded)"}
