@@ -101,7 +101,10 @@ class DopamineSTDP:
         """1 / (1/tau_c + 1/tau_d) (ms): the decay time of the product c * d."""
         return 1.0 / (1.0 / self.tau_c + 1.0 / self.tau_d)
 
-    def kernel_params(self) -> np.ndarray:
+    def params(self) -> np.ndarray:
+        """The kernels' parameter vector (indices A_PLUS ... W_MAX). Deliberately not named
+        ``kernel_params``: this rule is not a member of the pair/triplet kernel family, so
+        ``models.Network.connect`` and ``plasticity.brian.to_brian`` must not accept it."""
         p = np.empty(PARAMS_LENGTH)
         p[A_PLUS], p[A_MINUS], p[TAU_PLUS], p[TAU_MINUS] = self.a_plus, self.a_minus, self.tau_plus, self.tau_minus
         p[TAU_C], p[TAU_D], p[ETA], p[BASELINE] = self.tau_c, self.tau_d, self.eta, self.baseline
@@ -240,7 +243,7 @@ def replay_modulated(rule: DopamineSTDP, pre_times, post_times, reward_times, re
     index = dense_index(n_pre, n_post)
     w_syn = np.ascontiguousarray(w.T).ravel()
     st = init_state(n_pre, n_post, w_syn.size)
-    _run_events(rule.kernel_params(), st, w_syn, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
+    _run_events(rule.params(), st, w_syn, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
                 index.syn_pre, ev_t, ev_kind, ev_n, r_a, t_end)
     return w_syn.reshape(n_pre, n_post).T.copy()
 

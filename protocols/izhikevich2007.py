@@ -272,7 +272,7 @@ def run(config: Config, backend: str = "native") -> Result:
         reward_t, pairing_t = np.zeros(ev_cap), np.zeros(ev_cap)
         counts = np.zeros(5, np.int64)
         seed = int(np.random.default_rng(c.seed).integers(2**31 - 1))
-        _simulate(rule.kernel_params(), st, w, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
+        _simulate(rule.params(), st, w, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
                   index.syn_pre, n_steps, c.dt, c.rate_hz, c.bg_rate_hz, c.bg_mv, c.tau_m, c.v_rest, c.v_th,
                   int(round(c.t_ref / c.dt)), c.window_ms, c.reward_amount, c.delay_min_ms, c.delay_max_ms,
                   every, seed, w_out, post_i, post_t, reward_t, pairing_t, counts)

@@ -69,7 +69,7 @@ def test_kernel_equals_twin(rng, rule):
     w0 = rng.uniform(0.35, 0.55, (2, 3))
     T = 4000.0
     got = replay_modulated(rule, pre, post, r_t, r_a, w0, duration=T)
-    want = replay_modulated_reference(rule.kernel_params(), pre, post, r_t, r_a, w0, T)
+    want = replay_modulated_reference(rule.params(), pre, post, r_t, r_a, w0, T)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     assert not np.allclose(got, w0)
     if rule.w_max == 0.6:
@@ -102,3 +102,16 @@ def test_bad_inputs():
         replay_modulated(rule, [np.array([1.0])], [np.array([2.0])], [], [], np.zeros((2, 1)))
     with pytest.raises(ParameterError, match="pre_times"):
         replay_modulated(rule, [np.array([2.0, 1.0])], [np.array([2.0])], [], [], np.zeros((1, 1)))
+
+
+def test_not_accepted_where_pair_family_rules_are():
+    """The dopamine rule has its own kernels: the native loop and the Brian2 bridge refuse it clearly."""
+    import models
+    from plasticity.brian import to_brian
+    net = models.Network(dt=0.1)
+    a = net.add(models.PoissonGroup(2, rate=5.0))
+    b = net.add(models.LIF(1))
+    with pytest.raises(ParameterError, match="rule"):
+        net.connect(a, b, weight=0.5, rule=DopamineSTDP())
+    with pytest.raises(ParameterError, match="rule"):
+        to_brian(DopamineSTDP())
