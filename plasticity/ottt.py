@@ -112,10 +112,12 @@ def _split(G, g_out, g_b, n_in):
 @njit(cache=True)
 def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta,
                 adaptive, smooth_k, sp, use_reg, v, z, a, y, ps, xhat, zbar, cb, S, s_zbar, s_cb, ysum, esum,
-                pre, cur, rec, err, dv, G, Gs, g_out, gs_out, g_b, gs_b, zsum, acc):
+                pre, cur, rec, err, dv, G, Gs, g_out, gs_out, g_b, gs_b, zsum, acc, finalize=True):
     """The OTTT time loop (time outer, batch inner, so variant O can update after each step).
     Weights are the (transposed, for inputs and recurrence) copies it is given; with lr > 0
-    they are updated in place. Returns the CE sum of -log p (0 for MSE)."""
+    they are updated in place. The state arrays carry over between calls, so calling it on one
+    step at a time with ``finalize=False`` (window = 1 inside the CE window, else 0) is the
+    online use (:class:`OTTT`). Returns the CE sum of -log p (0 for MSE or not finalized)."""
     batch, T, n_in = x.shape
     n = v.shape[1]
     n_out = y.shape[1]
@@ -216,30 +218,40 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b
                     if lr > 0.0:
                         w_out[k, j] -= lr * gs_out[k, j]
                     gs_out[k, j] = 0.0
+    if finalize and mode == 1:
+        return finish_ce(labels, window, scale, w_out, ysum, S, s_zbar, s_cb, err, G, g_out, g_b)
+    return 0.0
+
+
+@njit(cache=True)
+def finish_ce(labels, window, scale, w_out, ysum, S, s_zbar, s_cb, err, G, g_out, g_b):
+    """End of CE sequences: the error (softmax(window mean) - one-hot) * scale / window, the
+    same for every step of the window, applied to the window sums. Returns the sum of -log p."""
+    batch, n_out = ysum.shape
+    n, P = G.shape
     ce = 0.0
-    if mode == 1:
-        for b in range(batch):
-            m_max = -np.inf
+    for b in range(batch):
+        m_max = -np.inf
+        for k in range(n_out):
+            m_max = max(m_max, ysum[b, k] / window)
+        tot = 0.0
+        for k in range(n_out):
+            tot += np.exp(ysum[b, k] / window - m_max)
+        logz = m_max + np.log(tot)
+        for k in range(n_out):
+            p = np.exp(ysum[b, k] / window - logz)
+            err[k] = ((p - 1.0) if k == labels[b] else p) * scale / window
+        ce += logz - ysum[b, labels[b]] / window
+        for j in range(n):
+            s = 0.0
             for k in range(n_out):
-                m_max = max(m_max, ysum[b, k] / window)
-            tot = 0.0
-            for k in range(n_out):
-                tot += np.exp(ysum[b, k] / window - m_max)
-            logz = m_max + np.log(tot)
-            for k in range(n_out):
-                p = np.exp(ysum[b, k] / window - logz)
-                err[k] = ((p - 1.0) if k == labels[b] else p) * scale / window
-            ce += logz - ysum[b, labels[b]] / window
+                s += w_out[k, j] * err[k]
+            for l in range(P):
+                G[j, l] += s * S[b, j, l]
+        for k in range(n_out):
+            g_b[k] += err[k] * s_cb[b]
             for j in range(n):
-                s = 0.0
-                for k in range(n_out):
-                    s += w_out[k, j] * err[k]
-                for l in range(P):
-                    G[j, l] += s * S[b, j, l]
-            for k in range(n_out):
-                g_b[k] += err[k] * s_cb[b]
-                for j in range(n):
-                    g_out[k, j] += err[k] * s_zbar[b, j]
+                g_out[k, j] += err[k] * s_zbar[b, j]
     return ce
 
 
@@ -309,3 +321,104 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
         net.set_weights({"w_in": w_in, "w_rec": w_rec, "w_out": w_out, "b_out": b_out})
     grads = _split(G, g_out, g_b, n_in)
     return (grads, float(value)) if return_loss else grads
+
+
+class OTTT:
+    """Online OTTT for use inside a time loop (same state and kernel as :func:`gradients`).
+
+    >>> rule = OTTT(net, loss="mse", variant="O", lr=1e-3)
+    >>> rule.reset(batch)
+    >>> for t in range(T):
+    ...     y_t = rule.step(x[:, t], target[:, t])    # variant O: net updated after this step
+    >>> grads = rule.gradients()                        # the sum of the per-step gradients
+
+    For ``loss="ce"`` (variant A only) call ``step(x_t, in_window=...)`` and
+    ``gradients(labels)``. Variant A reads the network's weights at :meth:`reset`.
+    """
+
+    def __init__(self, net, *, loss="mse", variant="A", lr=None, lam=None, c_reg=0.0, f_target=10.0):
+        self.net = net
+        self.loss = check_loss(loss)
+        self.variant = check_choice("variant", variant, VARIANTS)
+        self.c_reg, self.f_target = check_regularization(c_reg, f_target)
+        self.lam = net.alpha if lam is None else check_non_negative("lam", lam)
+        if self.lam >= 1.0:
+            raise ParameterError(f"lam must be in [0, 1), got {lam}")
+        if variant == "O":
+            if lr is None:
+                raise ParameterError("lr must be given (> 0) for variant 'O', got None")
+            self.lr = check_positive("lr", lr)
+            if loss != "mse" or self.c_reg > 0:
+                raise ParameterError("variant 'O' needs a per-step loss: loss must be 'mse' and c_reg 0, "
+                                     f"got loss={loss!r}, c_reg={c_reg}")
+        else:
+            self.lr = 0.0
+        self._st = None
+
+    def reset(self, batch: int) -> None:
+        """Start ``batch`` new sequences (states, traces and accumulated gradients zero)."""
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise ParameterError(f"batch must be an integer >= 1, got {batch!r}")
+        net = self.net
+        n, n_out, n_in = net.n_rec, net.n_out, net.n_in
+        P = n_in + n
+        self._batch = int(batch)
+        z = lambda *shape: np.zeros(shape)  # noqa: E731
+        self._w = [np.ascontiguousarray(net.w_in.T), np.ascontiguousarray(net.w_rec.T), net.w_out.copy(),
+                   net.b_out.copy()]
+        self._st = [z(batch, n), z(batch, n), z(batch, n), z(batch, n_out), z(batch, n), z(batch, P), z(batch, n),
+                    z(batch), z(batch, n, P) if self.loss == "ce" else z(1, 1, 1), z(batch, n), z(batch),
+                    z(batch, n_out), z(n, P) if self.c_reg > 0 else z(1, 1), z(P), z(n), z(n), z(n_out), z(n),
+                    z(n, P), z(n, P), z(n_out, n), z(n_out, n), z(n_out), z(n_out), z(n), z(1)]
+        self._steps = 0
+        self._window = 0
+
+    def step(self, x_t, target_t=None, *, in_window=True) -> np.ndarray:
+        """Advance every sequence by one step with inputs ``x_t`` (batch, n_in); returns y_t."""
+        if self._st is None:
+            raise ParameterError("call reset(batch) before step()")
+        net, batch = self.net, self._batch
+        x_t = np.asarray(x_t, dtype=np.float64)
+        if x_t.shape != (batch, net.n_in) or not np.all(np.isfinite(x_t)):
+            raise ParameterError(f"x_t must be finite with shape (batch, n_in) = {(batch, net.n_in)}, got {x_t.shape}")
+        mode = 0 if self.loss == "mse" else 1
+        if mode == 0:
+            tgt = None if target_t is None else np.asarray(target_t, dtype=np.float64)
+            if tgt is None or tgt.shape != (batch, net.n_out) or not np.all(np.isfinite(tgt)):
+                raise ParameterError(f"target_t must be finite with shape (batch, n_out) = {(batch, net.n_out)}")
+        else:
+            tgt = np.zeros((batch, net.n_out))
+        window = 1 if (mode == 1 and in_window) else 0
+        self._window += window
+        self._steps += 1
+        ottt_kernel(np.ascontiguousarray(x_t[:, None, :]), np.ascontiguousarray(tgt[:, None, :]),
+                    np.zeros(1, dtype=np.int64), mode, window, self.lr, self.lam, *self._w, net.alpha, net.rho,
+                    net.kappa, net.v_th, net.beta_vec, net.adaptive, 0.0 if net.smooth is None else float(net.smooth),
+                    net.kernel_surrogate(), self.c_reg > 0, *self._st, False)
+        if self.lr > 0:
+            w_in_t, w_rec_t, w_out, b_out = self._w
+            net.set_weights({"w_in": w_in_t.T, "w_rec": w_rec_t.T, "w_out": w_out, "b_out": b_out})
+        return self._st[3].copy()
+
+    def gradients(self, labels=None) -> dict:
+        """The gradient accumulated since :meth:`reset` (CE: apply the window error for ``labels``)."""
+        if self._st is None or self._steps == 0:
+            raise ParameterError("call reset(batch) and step() before gradients()")
+        net, batch = self.net, self._batch
+        (v, z, a, y, ps, xhat, zbar, cb, S, s_zbar, s_cb, ysum, esum, pre, cur, rec, err, dv, G, Gs, g_out, gs_out,
+         g_b, gs_b, zsum, acc) = self._st
+        G, g_out, g_b = G.copy(), g_out.copy(), g_b.copy()
+        if self.loss == "ce":
+            labels = check_target(labels, "ce", batch, self._steps, net.n_out)
+            if self._window < 1:
+                raise ParameterError("no step() had in_window=True: the CE window is empty")
+            self.loss_value = finish_ce(labels, self._window, 1.0 / batch, self._w[2], ysum, S, s_zbar, s_cb,
+                                        err.copy(), G, g_out, g_b) / batch
+        else:
+            self.loss_value = 0.5 * acc[0] / batch
+        if self.c_reg > 0:
+            n_samples = batch * self._steps
+            rates = zsum / n_samples * (1000.0 / net.dt)
+            _, reg = rate_regularization(rates, self.c_reg, self.f_target, net.dt, n_samples)
+            G += reg[:, None] * esum
+        return _split(G, g_out, g_b, net.n_in)

@@ -244,3 +244,35 @@ def test_ottt_bad_input(rng):
         ottt.gradients(net, x, target, lam=1.5)
     with pytest.raises(ParameterError, match="loss"):
         ottt.gradients(net, x, target, loss="nll")
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+def test_ottt_online_step_api_equals_accumulated(loss, rng):
+    net, x, target = make(rng, loss=loss, batch=3)
+    rule = ottt.OTTT(net, loss=loss, c_reg=1e-3)
+    rule.reset(3)
+    T = x.shape[1]
+    for t in range(T):
+        y_t = rule.step(x[:, t], target[:, t] if loss == "mse" else None, in_window=t >= T - 10)
+    got = rule.gradients(None if loss == "mse" else target)
+    want, value = ottt.gradients(net, x, target, loss=loss, window=10 if loss == "ce" else None, c_reg=1e-3,
+                                 return_loss=True)
+    np.testing.assert_allclose(y_t, net.forward(x).y[:, -1], rtol=1e-12)
+    for name in KEYS:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-12 * np.abs(want[name]).max())
+    assert rule.loss_value == pytest.approx(value, rel=1e-12)
+
+
+def test_ottt_o_online_step_api_updates_the_network(rng):
+    net, x, target = make(rng)
+    twin, start = net.copy(), net.copy()
+    rule = ottt.OTTT(net, variant="O", lr=0.01)
+    rule.reset(2)
+    for t in range(x.shape[1]):
+        rule.step(x[:, t], target[:, t])
+    got = rule.gradients()
+    want = ottt.gradients(twin, x, target, variant="O", lr=0.01)
+    for name in KEYS:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-12 * np.abs(want[name]).max())
+        np.testing.assert_allclose(getattr(net, name), getattr(twin, name), rtol=1e-12, atol=1e-14)
+    assert np.abs(net.w_in - start.w_in).max() > 1e-4      # the network was updated along the way
