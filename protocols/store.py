@@ -5,6 +5,14 @@ figure and ``summary.txt``. It is written as ``.<timestamp>.partial`` and rename
 ``<timestamp>`` only when every file is written; if anything fails, it becomes
 ``<timestamp>.incomplete`` with an ``INCOMPLETE`` file holding the traceback, so a
 directory named like a timestamp is always complete.
+
+:func:`save_run` writes a finished result in one go. :func:`begin_run` reserves the
+directory (with ``config.json``) before a protocol runs and returns a :class:`PendingRun`
+to :meth:`~PendingRun.finish`, :meth:`~PendingRun.fail` or :meth:`~PendingRun.discard`;
+the CLI uses it so that a crash or Ctrl-C during the run leaves ``.incomplete`` evidence.
+:func:`load_run` reads the files back; :func:`load_result` (``protocols.load``) rebuilds
+the protocol's Result object. ``provenance.json`` records the protocol name and the
+Result/Config classes (``module:QualName``) for that.
 """
 from __future__ import annotations
 
