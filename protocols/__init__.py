@@ -5,7 +5,8 @@
 
 
 def load(path, module=None):
-    """The protocol's Result object of the run directory ``path``; re-plotting needs no re-run.
+    """The protocol's Result object of the run directory ``path`` (or of the newest complete
+    run under a protocol directory such as ``results/song2000``); re-plotting needs no re-run.
 
     See :func:`protocols.store.load_result`.
     """

@@ -571,17 +571,9 @@ def _save_figure_atomic(fig: Figure, target: Path, fmt: str) -> None:
 # --- show ----------------------------------------------------------------------------------------
 
 def resolve_run(path) -> Path:
-    """A run directory: ``path`` itself, or the newest complete run under a protocol directory."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such run directory: {path}")
-    if (path / "config.json").exists() or (path / "INCOMPLETE").exists():
-        return path
-    runs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / "config.json").exists() and not (p / "INCOMPLETE").exists())
-    if not runs:
-        raise FileNotFoundError(f"{path} is not a run directory (no config.json) and holds no complete run")
-    return runs[-1]
+    """A run directory: ``path`` itself, or the newest complete run under a protocol directory
+    (:func:`protocols.store.resolve_run`)."""
+    return store.resolve_run(path)
 
 
 def show_text(path: Path) -> str:

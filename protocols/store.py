@@ -177,6 +177,8 @@ def load_run(path: str | os.PathLike) -> tuple[dict, dict, dict]:
 def load_result(path: str | os.PathLike, module=None):
     """The protocol's ``Result`` object of a run directory, rebuilt without re-running.
 
+    ``path`` is a run directory or a protocol directory (its newest complete run).
+
     The Result and Config classes are the ones recorded in ``provenance.json``
     (``result_class``/``config_class`` as ``module:QualName``), else those of the protocol
     module registered under the recorded ``protocol`` name or, for older runs, under the
@@ -189,7 +191,7 @@ def load_result(path: str | os.PathLike, module=None):
     """
     import typing
 
-    path = Path(path)
+    path = resolve_run(path)
     config_json, arrays, prov = load_run(path)
     result_cls, config_cls = _result_classes(path, prov, module)
     try:
@@ -216,6 +218,21 @@ def load_result(path: str | os.PathLike, module=None):
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             kwargs[field.name] = None  # a field that was not saved (listed in provenance)
     return result_cls(**kwargs)
+
+
+def resolve_run(path: str | os.PathLike) -> Path:
+    """A run directory: ``path`` itself (complete or not), or the newest complete run under a
+    protocol directory such as ``results/song2000`` (run names sort by time)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such run directory: {path}")
+    if (path / "config.json").exists() or (path / "INCOMPLETE").exists():
+        return path
+    runs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / "config.json").exists() and not (p / "INCOMPLETE").exists())
+    if not runs:
+        raise FileNotFoundError(f"{path} is not a run directory (no config.json) and holds no complete run")
+    return runs[-1]
 
 
 def build_config(config_cls: type, values: Mapping):

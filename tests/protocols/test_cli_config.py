@@ -129,6 +129,7 @@ def test_load_show_and_plot_round_trip(typed, tmp_path, capsys):
     (path,) = (tmp_path / "typed").iterdir()
     result = protocols.load(path)
     assert isinstance(result, TypedResult) and result.config == TypedConfig(n=4, rate_hz=0.5)
+    assert protocols.load(tmp_path / "typed").config == result.config   # protocol dir: newest run
     assert result.total == 3.0 and type(result.total) is float       # 0 + 0.5 + 1 + 1.5
     np.testing.assert_array_equal(result.values, [0.0, 0.5, 1.0, 1.5])
     assert result.provenance["protocol"] == "typed"
