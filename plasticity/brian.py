@@ -7,6 +7,8 @@ Two paths (both take the rule's frozen dataclass; units are converted once, here
 * :func:`attach` plugs the rule's Numba kernels into an existing Brian2 network through a
   ``network_operation`` that runs after the synaptic pathways of each step, on the spikes
   of that step. For rules equations cannot express; runtime targets only.
+  :func:`attach_dopamine` does the same for the dopamine-modulated rule
+  (:mod:`plasticity.modulated`), with a group whose spikes are the dopamine releases.
 
 Conventions shared with the native loop (models/simulate.py): a presynaptic spike first
 transmits (``transmit`` statement, the current weight) and then depresses; presynaptic
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import stdp
+from . import modulated, stdp
 from .errors import ParameterError
 
 TRACE_NAMES = ("r1", "r2", "o1", "o2")  # Pfister & Gerstner's names; no _pre/_post suffixes
@@ -197,3 +199,81 @@ def _apply_events(p, state, w, syn_start, syn_stop, post_idx, in_start, in_stop,
         stdp.on_pre(p, state, w, syn_start, syn_stop, post_idx, j, t)
     for i in post_spikes:
         stdp.on_post(p, state, w, in_start, in_stop, in_syn, syn_pre, i, t)
+
+
+# --- the dopamine-modulated rule (its own kernels): runtime plug-in ---------------------------
+
+def attach_dopamine(rule, synapses, rewards, *, amount: float = 1.0, weight: str = "w"):
+    """Run :class:`plasticity.modulated.DopamineSTDP` on a ``brian2.Synapses`` (runtime targets).
+
+    Brian2 equations cannot express the rule exactly (the eligibility x dopamine integral
+    couples every synapse to a global signal), so, like :func:`attach`, this plugs the Numba
+    kernels in through a ``network_operation`` after the synaptic pathways of each step:
+    presynaptic events, postsynaptic events, then one dopamine release of ``amount`` per spike
+    of the ``rewards`` group in this step; finally every synapse is brought up to date so that
+    ``synapses.<weight>`` is exact at every step (O(n_syn) per step). No synaptic delays.
+    """
+    from .synapse_index import build_index
+
+    b2 = _brian()
+    if not isinstance(rule, modulated.DopamineSTDP):
+        raise ParameterError(f"rule must be a DopamineSTDP, got {type(rule).__name__}")
+    if not isinstance(synapses, b2.Synapses):
+        raise ParameterError(f"synapses must be a brian2.Synapses, got {type(synapses).__name__}")
+    if not isinstance(b2.get_device(), b2.devices.RuntimeDevice):
+        raise ParameterError("attach_dopamine() runs Numba kernels during the simulation and needs a runtime "
+                             "target (numpy or cython)")
+    if not hasattr(rewards, "spikes"):
+        raise ParameterError(f"rewards must be a Brian2 group that spikes, got {type(rewards).__name__}")
+    if weight not in synapses.variables:
+        raise ParameterError(f"synapses has no variable {weight!r} to learn; declare '{weight} : 1' in its model")
+    pre = np.asarray(synapses.i[:], dtype=np.int64)
+    post = np.asarray(synapses.j[:], dtype=np.int64)
+    for pathway in synapses._pathways:
+        if pre.size and np.any(np.asarray(pathway.delay[:]) > 0):
+            raise ParameterError("attach_dopamine() does not support synaptic delays")
+    w_values = np.asarray(getattr(synapses, weight)[:], dtype=float)
+    if w_values.size and (w_values.min() < rule.w_min or w_values.max() > rule.w_max):
+        raise ParameterError(f"{weight} must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+    index, order = build_index(pre, post, synapses.source.N, synapses.target.N)
+    plug = _DopaminePlugin(rule.params(), index, order, synapses, weight, rewards, float(amount))
+
+    def dopamine_plasticity_step(t):
+        plug(t)
+
+    dopamine_plasticity_step.plugin = plug
+    return b2.NetworkOperation(dopamine_plasticity_step, when="synapses", order=10,
+                               name=f"{synapses.name}_dopamine", dt=synapses.source.clock.dt)
+
+
+class _DopaminePlugin:
+    def __init__(self, params, index, order, synapses, weight, rewards, amount):
+        self.params, self.index, self.order = params, index, order
+        self.identity = bool(np.all(order == np.arange(order.size)))
+        self.synapses, self.rewards, self.amount = synapses, rewards, amount
+        self.variable = synapses.variables[weight]
+        self.state = modulated.init_state(synapses.source.N, synapses.target.N, order.size)
+
+    def __call__(self, t):
+        pre_spikes = np.asarray(self.synapses.source.spikes, dtype=np.int64)
+        post_spikes = np.asarray(self.synapses.target.spikes, dtype=np.int64)
+        n_rewards = len(self.rewards.spikes)
+        values = self.variable.get_value()
+        w = values if self.identity else values[self.order]
+        ix = self.index
+        _apply_dopamine(self.params, self.state, w, ix.indptr, ix.post_idx, ix.post_ptr, ix.post_syn, ix.syn_pre,
+                        pre_spikes, post_spikes, n_rewards, self.amount, float(t / _brian().ms))
+        if not self.identity:
+            values[self.order] = w
+
+
+@njit(cache=True)
+def _apply_dopamine(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, pre_spikes, post_spikes, n_rewards,
+                    amount, t):
+    for j in pre_spikes:
+        modulated.on_pre(p, st, w, indptr[:-1], indptr[1:], post_idx, j, t)
+    for i in post_spikes:
+        modulated.on_post(p, st, w, post_ptr[:-1], post_ptr[1:], post_syn, syn_pre, i, t)
+    for _ in range(n_rewards):
+        modulated.on_reward(p, st, w, amount, t)
+    modulated.flush(p, st, w, t)
