@@ -20,15 +20,22 @@ time:
 
 * native: a 100 ms warm-up run on a separate small Network of identical structure
   ("compile", Numba's on-disk cache makes it small when warm), network construction
-  ("setup"), then ``time.perf_counter()`` around ``net.run(duration)`` ("sim"); the inner
-  compiled-loop time ``net.timing["run_s"]`` is reported too.
+  ("setup"), then ``time.perf_counter()`` around ``net.run(duration)`` ("sim", minimum over
+  ``--repeat`` fresh networks with the same seed); the inner compiled-loop time
+  ``net.timing["run_s"]`` is reported too.
 * numpy / cython (Brian2 runtime): a 100 ms warm-up ``run`` in the same network (code
   generation / Cython compilation) is "compile"; the long run's main loop time
   (``device._last_run_time``, Brian2's own measure excluding ``before_run``) is "sim";
-  the long run's full wall time is reported as well.
+  the long run's full wall time is reported as well. One run (they are slow).
 * cpp_standalone: ``set_device('cpp_standalone', build_on_run=False)``, ``run``, then
-  ``device.build``; "sim" is ``device._last_run_time`` (measured by the binary), "compile"
-  is the rest of the build wall time (code generation, make, binary start-up / file I/O).
+  ``device.build(run=False)`` ("compile": code generation + make) and ``device.run()``
+  ``--repeat`` times; "sim" is the smallest wall time of the binary's process (its main
+  loop plus loading/writing arrays). ``device._last_run_time`` is *not* used as wall time:
+  the standalone ``Network::run`` measures it with ``std::clock()``, the process CPU time;
+  it is reported in the details as the main loop's CPU time.
+
+CPU time (user + system) of the simulated span is reported next to wall time: on a shared
+machine it is the less load-sensitive of the two.
 
 Usage: python benchmarks/song2000.py [--duration 100] [--quick] [--targets native,cython]
        [--numpy-duration 10] [--write-results]
@@ -40,6 +47,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -83,7 +91,7 @@ def rate_stats(spike_times_s, t_end_s, window_s):
     }
 
 
-def run_native(duration_s, seed):
+def run_native(duration_s, seed, repeat=1):
     t_import = time.perf_counter()
     import models
     import plasticity
@@ -111,9 +119,18 @@ def run_native(duration_s, seed):
     net, proj, spikes = build(seed)
     setup_s = time.perf_counter() - tic
 
-    tic = time.perf_counter()
+    tic, cpu = time.perf_counter(), time.process_time()
     net.run(duration_s * 1000.0)
-    sim_s = time.perf_counter() - tic
+    runs, cpus = [time.perf_counter() - tic], [time.process_time() - cpu]
+    loops = [float(net.timing["run_s"])]
+    for _ in range(repeat - 1):             # same seed, fresh network: identical work
+        net2, _, _ = build(seed)
+        tic, cpu = time.perf_counter(), time.process_time()
+        net2.run(duration_s * 1000.0)
+        runs.append(time.perf_counter() - tic)
+        cpus.append(time.process_time() - cpu)
+        loops.append(float(net2.timing["run_s"]))
+    sim_s = min(runs)
 
     out = {
         "target": "native",
@@ -122,7 +139,10 @@ def run_native(duration_s, seed):
         "compile_s": compile_s,
         "setup_s": setup_s,
         "sim_s": sim_s,
-        "loop_s": float(net.timing["run_s"]),
+        "loop_s": min(loops),
+        "sim_runs": runs,
+        "cpu_s": min(cpus),
+        "cpu_runs": cpus,
         "first_call_s": float(net.timing["compile_s"]),
         "warmup_timing": warm_timing,
     }
@@ -184,9 +204,10 @@ def run_brian_runtime(target, duration_s, seed):
     net.run(WARMUP_MS * b2.ms)              # code generation (+ Cython compilation)
     compile_s = time.perf_counter() - tic
 
-    tic = time.perf_counter()
+    tic, cpu = time.perf_counter(), time.process_time()
     net.run(duration_s * b2.second)
     run_wall_s = time.perf_counter() - tic
+    cpu_s = time.process_time() - cpu
     sim_s = float(b2.get_device()._last_run_time)
 
     t_end = WARMUP_MS / 1000.0 + duration_s
@@ -198,6 +219,7 @@ def run_brian_runtime(target, duration_s, seed):
         "setup_s": setup_s,
         "sim_s": sim_s,
         "run_wall_s": run_wall_s,
+        "cpu_s": cpu_s,
         "bio_time_s": t_end,
     }
     out.update(weight_stats(S.w[:]))
@@ -205,7 +227,7 @@ def run_brian_runtime(target, duration_s, seed):
     return out
 
 
-def run_brian_standalone(duration_s, seed, keep_dir=False):
+def run_brian_standalone(duration_s, seed, repeat=1, keep_dir=False):
     t_import = time.perf_counter()
     import brian2 as b2
     import_s = time.perf_counter() - t_import
@@ -219,19 +241,35 @@ def run_brian_standalone(duration_s, seed, keep_dir=False):
 
         device = b2.get_device()
         tic = time.perf_counter()
-        device.build(directory=directory, compile=True, run=True, debug=False)
+        device.build(directory=directory, compile=True, run=False, debug=False)
         build_s = time.perf_counter() - tic
-        sim_s = float(device._last_run_time)
+        runs, cpus, walls = [], [], []
+        for _ in range(repeat):             # run the compiled binary (same seed, same work)
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            tic = time.perf_counter()
+            device.run(directory=directory, with_output=False)
+            walls.append(time.perf_counter() - tic)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            runs.append(float(device._last_run_time))
+            cpus.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+        # Brian2's standalone Network::run times its loop with std::clock(), i.e. *CPU* time of
+        # the process (see network.cpp), not wall time: the wall time of a simulation is the
+        # binary's process wall time (which also includes loading/writing its arrays).
+        sim_s = min(walls)
         out = {
             "target": "cpp_standalone",
             "duration_s": duration_s,
             "import_s": import_s,
-            "compile_s": build_s - sim_s,
+            "compile_s": build_s,
             "setup_s": setup_s,
             "sim_s": sim_s,
             "build_wall_s": build_s,
+            "sim_runs": walls,
+            "loop_cpu_runs": runs,
+            "loop_cpu_s": min(runs),
+            "cpu_s": min(cpus),
+            "cpu_runs": cpus,
             "make_s": device.timers["compile"]["make"],
-            "run_binary_s": device.timers["run_binary"],
         }
         out.update(weight_stats(S.w[:]))
         out.update(rate_stats(smon.t[:] / b2.second, duration_s, min(10.0, duration_s)))
@@ -244,13 +282,13 @@ def run_brian_standalone(duration_s, seed, keep_dir=False):
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_one(target, duration_s, seed):
+def run_one(target, duration_s, seed, repeat=1):
     if target == "native":
-        return run_native(duration_s, seed)
+        return run_native(duration_s, seed, repeat)
     if target in ("numpy", "cython"):
         return run_brian_runtime(target, duration_s, seed)
     if target == "cpp_standalone":
-        return run_brian_standalone(duration_s, seed)
+        return run_brian_standalone(duration_s, seed, repeat)
     raise ValueError(f"target must be one of {ALL_TARGETS}, got {target!r}")
 
 
@@ -258,10 +296,10 @@ def run_one(target, duration_s, seed):
 # driver
 # --------------------------------------------------------------------------------------
 
-def launch(target, duration_s, seed):
+def launch(target, duration_s, seed, repeat=1):
     """Run one target in a subprocess; returns its result dict (or one with an 'error')."""
     cmd = [sys.executable, os.path.abspath(__file__), "--one", target,
-           "--duration", repr(duration_s), "--seed", str(seed)]
+           "--duration", repr(duration_s), "--seed", str(seed), "--repeat", str(repeat)]
     print(f"[song2000] {target}: {duration_s:g} s biological ...", file=sys.stderr, flush=True)
     tic = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -280,39 +318,45 @@ def launch(target, duration_s, seed):
             "process_wall_s": wall}
 
 
-def scaled_sim(res, duration_s):
-    """Simulation time scaled to ``duration_s`` (when the target ran a shorter duration)."""
-    return res["sim_s"] * duration_s / res["duration_s"]
+def scaled(res, key, duration_s):
+    """A time of ``res`` scaled to ``duration_s`` (when the target ran a shorter duration)."""
+    return res[key] * duration_s / res["duration_s"]
 
 
 def format_table(results, duration_s):
     native = next((r for r in results if r["target"] == "native" and "error" not in r), None)
-    head = ("| target | bio time | compile s | setup s | simulation s | vs native | "
-            "mean w/gmax | w<0.1gmax | w>0.9gmax | rate Hz (all / last 10 s) |")
-    lines = [head, "|---|---|---:|---:|---:|---|---:|---:|---:|---|"]
+    head = ("| target | bio time | compile s | setup s | simulation s (wall) | simulation s (CPU) | vs native | "
+            "mean w/gmax | w < 0.1 gmax | w > 0.9 gmax | rate Hz (whole run / last 10 s) |")
+    lines = [head, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for r in results:
         if "error" in r:
             first = r["error"].strip().splitlines()[-1] if r["error"].strip() else "error"
-            lines.append(f"| {r['target']} | {r['duration_s']:g} s | FAILED: `{first}` | | | | | | | |")
+            lines.append(f"| {r['target']} | {r['duration_s']:g} s | FAILED: `{first}` | | | | | | | | |")
             continue
         scale = duration_s / r["duration_s"]
         bio = f"{r['duration_s']:g} s"
-        sim = scaled_sim(r, duration_s)
-        sim_txt = f"{sim:.3f}"
+        sim, cpu = scaled(r, "sim_s", duration_s), scaled(r, "cpu_s", duration_s)
+        sim_txt, cpu_txt = f"{sim:.3f}", f"{cpu:.3f}"
         if abs(scale - 1.0) > 1e-9:
-            bio += f" (x{scale:g})"
-            sim_txt = f"{sim:.3f} ({r['duration_s']:g} s run, x{scale:g})"
+            bio = f"**{r['duration_s']:g} s run, x{scale:g}**"
+            sim_txt += f" ({r['duration_s']:g} s run, x{scale:g})"
+            cpu_txt += f" (x{scale:g})"
         if r["target"] == "native":
             ratio = "1x"
         elif native is not None:
-            ratio = f"{r['target']} / native = {sim / scaled_sim(native, duration_s):.1f}x"
+            ratio = (f"{r['target']} / native = {sim / scaled(native, 'sim_s', duration_s):.1f}x "
+                     f"(CPU {cpu / scaled(native, 'cpu_s', duration_s):.1f}x)")
         else:
             ratio = "n/a"
         lines.append(
-            f"| {r['target']} | {bio} | {r['compile_s']:.2f} | {r['setup_s']:.3f} | {sim_txt} | {ratio} | "
+            f"| {r['target']} | {bio} | {r['compile_s']:.2f} | {r['setup_s']:.3f} | {sim_txt} | {cpu_txt} | {ratio} | "
             f"{r['w_mean_over_gmax']:.3f} | {r['frac_below_0.1']:.3f} | {r['frac_above_0.9']:.3f} | "
             f"{r['rate_hz']:.2f} / {r['rate_last_hz']:.2f} |")
     return "\n".join(lines)
+
+
+def _secs(values):
+    return "[" + ", ".join(f"{v:.3f}" for v in values) + "] s"
 
 
 def format_details(results):
@@ -324,19 +368,24 @@ def format_details(results):
         t = r["target"]
         if t == "native":
             lines.append(f"- native: import {r['import_s']:.2f} s; warm-up network (100 ms) {r['compile_s']:.3f} s "
-                         f"(first compiled call {r['warmup_timing']['compile_s']:.3f} s); net.run wall "
-                         f"{r['sim_s']:.3f} s of which compiled loop {r['loop_s']:.3f} s "
-                         f"(first-call share {r['first_call_s']:.3f} s); {r['n_out_spikes']} output spikes.")
+                         f"(first compiled call {r['warmup_timing']['compile_s']:.3f} s); net.run wall of each "
+                         f"repeat {_secs(r['sim_runs'])}, CPU {_secs(r['cpu_runs'])}; compiled loop alone "
+                         f"(net.timing['run_s']) {r['loop_s']:.3f} s at best; {r['n_out_spikes']} output spikes.")
         elif t in ("numpy", "cython"):
-            lines.append(f"- {t}: import {r['import_s']:.2f} s; warm-up run (100 ms, codegen"
-                         f"{' + Cython compile' if t == 'cython' else ''}) {r['compile_s']:.2f} s; long run wall "
-                         f"{r['run_wall_s']:.2f} s, main loop (device._last_run_time) {r['sim_s']:.2f} s; "
-                         f"{r['n_out_spikes']} output spikes over {r['bio_time_s']:g} s.")
+            lines.append(f"- {t}: import {r['import_s']:.2f} s; warm-up run (100 ms, code generation"
+                         f"{' + Cython compilation' if t == 'cython' else ''}) {r['compile_s']:.2f} s; long run: "
+                         f"wall {r['run_wall_s']:.2f} s, main loop (device._last_run_time) {r['sim_s']:.2f} s, "
+                         f"CPU {r['cpu_s']:.2f} s; one run; {r['n_out_spikes']} output spikes over "
+                         f"{r['bio_time_s']:g} s.")
         else:
-            lines.append(f"- cpp_standalone: import {r['import_s']:.2f} s; device.build wall {r['build_wall_s']:.2f} s "
-                         f"= make {r['make_s']:.2f} s + binary {r['run_binary_s']:.2f} s (+ codegen); main loop "
-                         f"(device._last_run_time) {r['sim_s']:.3f} s; {r['n_out_spikes']} output spikes.")
-        lines[-1] += f" Process wall {r['process_wall_s']:.1f} s."
+            lines.append(f"- cpp_standalone: import {r['import_s']:.2f} s; device.build(run=False) wall "
+                         f"{r['build_wall_s']:.2f} s (make {r['make_s']:.2f} s); binary runs: process wall "
+                         f"{_secs(r['sim_runs'])}, process CPU {_secs(r['cpu_runs'])}, main loop "
+                         f"(device._last_run_time, std::clock() = CPU time) {_secs(r['loop_cpu_runs'])}; "
+                         f"{r['n_out_spikes']} output spikes.")
+        lines[-1] += f" Subprocess wall {r['process_wall_s']:.1f} s."
+        if "loadavg_1min" in r:
+            lines[-1] += " 1-min load average {:.2f} -> {:.2f}.".format(*r["loadavg_1min"])
     return "\n".join(lines)
 
 
@@ -369,16 +418,27 @@ def machine_info():
         gxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     except Exception:
         gxx = "unavailable"
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": osname, "g++": gxx, **versions}
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": osname, "g++": gxx, **versions,
+            "loadavg": os.getloadavg()}
+
+
+NOTES_MARK = "<!-- notes: everything below this line is kept when the report is rewritten -->"
 
 
 def write_results(path, results, table, details, duration_s, command, info):
+    kept = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if NOTES_MARK in old:
+            kept = old.split(NOTES_MARK, 1)[1]
     lines = [
         "# Song, Miller & Abbott 2000 STDP benchmark: native vs Brian2",
         "",
         f"Date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         "",
-        f"Machine: {info['cpu']}, {info['cores']} cores (os.cpu_count); {info['os']}",
+        f"Machine: {info['cpu']}, {info['cores']} cores (os.cpu_count); {info['os']}; "
+        "load average (1, 5, 15 min) at the end: {:.2f}, {:.2f}, {:.2f}".format(*info["loadavg"]),
         "",
         f"Python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, brian2 {info['brian2']}, "
         f"Cython {info['Cython']}, {info['g++']}",
@@ -391,16 +451,25 @@ def write_results(path, results, table, details, duration_s, command, info):
         "",
         table,
         "",
-        "Columns: *compile* = native: 100 ms warm-up on a separate identical Network (Numba cache on disk); "
-        "numpy/cython: 100 ms warm-up run in the same network (code generation, Cython compilation, "
-        "Brian2's Cython cache on disk); cpp_standalone: device.build wall time minus the simulation time "
-        "(code generation + make + binary start-up). *setup* = building the network objects. "
-        "*simulation* = native: perf_counter around net.run(duration); Brian2: device._last_run_time "
-        "(main loop only). *vs native* = simulation time ratio.",
+        "Columns: *compile* = native: 100 ms warm-up on a separate identical Network (Numba's on-disk "
+        "cache); numpy/cython: 100 ms warm-up run in the same network (code generation, Cython "
+        "compilation with Brian2's on-disk cache); cpp_standalone: `device.build(run=False)` wall time "
+        "(code generation + make). *setup* = building the network objects (Brian2: includes generating/"
+        "compiling the synapse-creation code of `connect` and `S.w = ...`). *simulation (wall)* = native: "
+        "perf_counter around `net.run(duration)` (includes flattening the network and drawing the Poisson "
+        "spikes), minimum over `--repeat`; numpy/cython: `device._last_run_time` of the long run (main loop, "
+        "wall clock, one run); cpp_standalone: wall time of the binary's process (main loop + loading and "
+        "writing its arrays), minimum over `--repeat` runs of the binary -- not `device._last_run_time`, "
+        "which the standalone binary measures with `std::clock()`, i.e. CPU time. *simulation (CPU)* = "
+        "CPU time (user + system) of the same span (process_time; for cpp_standalone the binary's "
+        "rusage; its main loop alone, `device._last_run_time`, is in the details), less sensitive to "
+        "other load on the machine. *vs native* = simulation-time ratio (wall; CPU in parentheses).",
         "",
         "Details:",
         "",
         details,
+        "",
+        NOTES_MARK + kept.rstrip("\n"),
         "",
     ]
     tmp = path + ".tmp"
@@ -418,6 +487,9 @@ def main(argv=None):
     p.add_argument("--numpy-duration", type=float, default=None,
                    help="run the numpy target for this many s and scale its time (default: --duration)")
     p.add_argument("--seed", type=int, default=2000)
+    p.add_argument("--repeat", type=int, default=3,
+                   help="native and cpp_standalone: time the simulation this many times (same seed) and "
+                        "report the minimum; numpy/cython always run once (default 3)")
     p.add_argument("--write-results", nargs="?", const=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                      "RESULTS.md"),
                    default=None, metavar="PATH", help="write a Markdown report (default benchmarks/RESULTS.md)")
@@ -428,9 +500,13 @@ def main(argv=None):
     duration_s = args.duration if args.duration is not None else (10.0 if args.quick else 100.0)
     if not duration_s > 0:
         p.error(f"--duration must be > 0 s, got {duration_s}")
+    if args.repeat < 1:
+        p.error(f"--repeat must be >= 1, got {args.repeat}")
 
     if args.one:
-        res = run_one(args.one, duration_s, args.seed)
+        load0 = os.getloadavg()[0]
+        res = run_one(args.one, duration_s, args.seed, args.repeat)
+        res["loadavg_1min"] = [load0, os.getloadavg()[0]]
         print(MARK + json.dumps(res), flush=True)
         return 0
 
@@ -442,7 +518,7 @@ def main(argv=None):
     results = []
     for t in targets:
         d = args.numpy_duration if (t == "numpy" and args.numpy_duration) else duration_s
-        results.append(launch(t, d, args.seed))
+        results.append(launch(t, d, args.seed, args.repeat))
 
     table = format_table(results, duration_s)
     details = format_details(results)
