@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from plasticity.errors import (ParameterError, check_dt, check_finite, check_int, check_non_negative,
+from plasticity.errors import (ParameterError, check_dt, check_int, check_non_negative,
                                check_positive)
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
@@ -331,11 +331,6 @@ def check_input(x, n_in: int) -> np.ndarray:
     return arr
 
 
-def check_finite_array(name: str, arr) -> None:
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(f"{name} must be finite, got NaN or inf")
-
-
 __all__ = ["RSNN", "RSNNParams", "States", "LOSSES", "F_TARGET_HZ", "loss_and_error", "accuracy",
            "rate_regularization", "check_input", "check_target", "check_loss", "check_window",
-           "check_finite"]
+           "forward_kernel", "forward_reference", "neuron_step", "log_softmax", "ce_error", "check_regularization"]

@@ -11,6 +11,14 @@ same weights and batch. Time per iteration (median, compile excluded) and peak m
 gradient computation (tracemalloc, inputs excluded) per rule. ``scaling=True`` adds a sweep
 of time and peak memory over the sequence length (100 in / 100 rec / 1 out, batch 1) for
 ``scaling_rules``: BPTT's memory grows linearly in T, the online rules' stays flat.
+
+    plab run compare_bptt                                   # pattern generation, all five rules
+    plab run compare_bptt --set task=evidence rules=bptt,eprop-random n_cues=3 delay_ms=200
+    plab run compare_bptt --set scaling=true                # adds the T = 250 .. 4000 sweep
+
+Verified (slow tests): on pattern generation (200 iterations) e-prop's normalized MSE is
+within 4x of BPTT's; on evidence accumulation (3 cues, 200 ms delay, 30 ALIF of 60) e-prop
+with random feedback exceeds 70% accuracy after 150 iterations.
 """
 from __future__ import annotations
 
