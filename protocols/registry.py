@@ -7,6 +7,7 @@ A protocol module provides ``Config`` (a frozen dataclass with a ``small()`` cla
 from __future__ import annotations
 
 import importlib
+import re
 from types import ModuleType
 
 from plasticity.errors import ParameterError
@@ -101,6 +102,23 @@ _DESCRIPTIONS = {
     "delay_u": "delay with which the filtered potentials are read (ms)",
     "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
 }
+#: Per-rule (class name) overrides of (unit, description) where a shared name means something
+#: else in that rule.
+_RULE_OVERRIDES = {
+    "ClopathSTDP": {
+        "a_ltd": ("weight/mV", _DESCRIPTIONS["a_ltd"]),
+        "a_ltp": ("weight/(mV^2 ms)", _DESCRIPTIONS["a_ltp"]),
+        "tau_x": ("ms", "time constant of the presynaptic trace x_bar"),
+        "tau_minus": ("ms", "time constant of u_bar_minus, the filtered membrane potential of the LTD term"),
+        "tau_plus": ("ms", "time constant of u_bar_plus, the filtered membrane potential of the LTP term"),
+    },
+    "DopamineSTDP": {
+        "a_plus": ("eligibility", "eligibility change per pre-before-post pairing at dt -> 0 (magnitude)"),
+        "a_minus": ("eligibility", "eligibility change per post-before-pre pairing at dt -> 0 (magnitude)"),
+        "tau_plus": ("ms", "time constant of the presynaptic pair-STDP trace"),
+        "tau_minus": ("ms", "time constant of the postsynaptic pair-STDP trace"),
+    },
+}
 _CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),
             "scheme": ("plasticity.stdp", "SCHEMES")}
 
@@ -132,6 +150,11 @@ def rule_parameters(rule_cls: type) -> list[dict]:
     for f in dataclasses.fields(rule_cls):
         unit = _unit(f.name)
         text = _DESCRIPTIONS.get(f.name, "")
+        if f.name in _RULE_OVERRIDES.get(rule_cls.__name__, {}):
+            unit, text = _RULE_OVERRIDES[rule_cls.__name__][f.name]
+        if not unit:  # a unit in parentheses at the end of the description: "... (mV)"
+            found = re.search(r"\((mV|ms|Hz|pA|nS|pF|1/ms)\)\s*$", text)
+            unit = found.group(1) if found else ""
         if f.name in _CHOICES:
             module, attr = _CHOICES[f.name]
             allowed = getattr(importlib.import_module(module), attr, ())

@@ -273,3 +273,11 @@ def test_config_validation_error_of_a_real_protocol_is_one_line(tmp_path, capsys
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("plab: error: duration_ms must be > 0")
     assert not (tmp_path / "song2000").exists()
+
+
+def test_rule_specific_meanings_override_shared_names():
+    rows = {r["name"]: r for r in registry.rule_parameters(registry.get_rule("clopath"))}
+    assert rows["tau_plus"]["description"].startswith("time constant of u_bar_plus")
+    assert rows["a_ltp"]["unit"] == "weight/(mV^2 ms)" and rows["theta_minus"]["unit"] == "mV"
+    pair = {r["name"]: r for r in registry.rule_parameters(registry.get_rule("pair"))}
+    assert pair["tau_plus"]["description"].startswith("time constant of the presynaptic trace r1")
