@@ -317,7 +317,8 @@ def run_kernel(x, tgt, labels, mode, window, w_in, w_rec_t, w_out, b_out, fb, al
         L[:] = 0.0
         acc[2] = 0.0
         for t in range(T):
-            advance(x[b, t], tgt[b, t], mode, t >= T - window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha,
+            tgt_t = tgt[b, t] if mode == 0 else tgt[0, 0]     # CE passes a (1, 1, n_out) dummy
+            advance(x[b, t], tgt_t, mode, t >= T - window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha,
                     rho, kappa, v_th, beta, adaptive, smooth_k, sp, reset, use_reg,
                     v[0], z[0], a[0], y[0], ps[0], pre, cur, rec, xbar[0], eps_v[0], eps_a[0],
                     ebar[0], S[0], esum, zbar[0], cb[0:1], s_zbar[0], s_cb[0:1], ysum[0], err, L, G, g_out,

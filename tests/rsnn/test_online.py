@@ -276,3 +276,31 @@ def test_ottt_o_online_step_api_updates_the_network(rng):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-11, atol=1e-12 * np.abs(want[name]).max())
         np.testing.assert_allclose(getattr(net, name), getattr(twin, name), rtol=1e-12, atol=1e-14)
     assert np.abs(net.w_in - start.w_in).max() > 1e-4      # the network was updated along the way
+
+
+def test_kernels_run_as_plain_python():
+    """The kernels also work uncompiled (NUMBA_DISABLE_JIT=1; bounds checked by Python):
+    e-prop == cut BPTT and BPTT == RTRL hold there too. One small subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np
+from models.rsnn import RSNN
+from plasticity import bptt, eprop, ottt, rtrl
+rng = np.random.default_rng(0)
+net = RSNN(3, 4, 2, n_alif=2, seed=1); net.w_in *= 3
+x = rng.random((2, 12, 3)); tg = rng.standard_normal((2, 12, 2)); lab = np.array([0, 1])
+rel = lambda a, b: max(np.abs(a[k] - b[k]).max() / np.abs(b[k]).max() for k in a)
+for loss, t in (("mse", tg), ("ce", lab)):
+    assert rel(eprop.gradients(net, x, t, loss=loss, c_reg=1e-3),
+               bptt.gradients(net, x, t, loss=loss, recurrent=False, detach_reset=True, c_reg=1e-3)) < 1e-10
+    assert rel(bptt.gradients(net, x, t, loss=loss), rtrl.gradients(net, x, t, loss=loss)) < 1e-10
+    assert rel(ottt.gradients(net, x, t, loss=loss), ottt.gradients(net, x, t, loss=loss, reference=True)) < 1e-10
+print("ok")
+"""
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
