@@ -234,3 +234,10 @@ def test_replay_dt_at_half_smallest_tau_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plasticity.replay(rule, [np.array([1.0, 7.0])], POST, np.array([[0.5]]), dt=5.0)
+
+
+def test_replay_names_the_right_tool_for_rules_outside_the_family():
+    from plasticity import DopamineSTDP
+
+    with pytest.raises(ParameterError, match="replay_modulated"):
+        plasticity.replay(DopamineSTDP(), [np.array([1.0])], [np.array([2.0])], np.full((1, 1), 0.5))
