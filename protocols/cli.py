@@ -55,7 +55,11 @@ def main(argv=None) -> int:
     """Entry point of the ``plab`` console script; returns the exit status."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            if args.command != "run":
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.set = list(args.set or []) + config_options(extra, parser)
     except SystemExit as exc:  # argparse errors (status 2) and --help (status 0)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     try:
@@ -120,8 +124,31 @@ def cmd_list(args) -> int:
     return 0
 
 
+def config_options(tokens, parser) -> list[str]:
+    """``--task pattern --rules=a,b`` after ``plab run NAME`` -> ``["task=pattern", "rules=a,b"]``.
+
+    Any Config field can be given as an option (dashes in its name read as underscores);
+    the values are then type-checked exactly like ``--set``.
+    """
+    out, k = [], 0
+    while k < len(tokens):
+        token = tokens[k]
+        if not token.startswith("--") or len(token) < 3:
+            parser.error(f"unrecognized arguments: {' '.join(tokens[k:])}")
+        key, sep, value = token[2:].partition("=")
+        if not sep:
+            if k + 1 >= len(tokens) or tokens[k + 1].startswith("--"):
+                parser.error(f"option --{key} expects a value (a Config field: --{key} VALUE)")
+            value = tokens[k + 1]
+            k += 1
+        out.append(f"{key.replace('-', '_')}={value}")
+        k += 1
+    return out
+
+
 def cmd_run(args) -> int:
     """Run one protocol with the requested config, save it, print its summary and path."""
+    args.name = registry.canonical(args.name)
     module = registry.get(args.name)
     config = module.Config.small() if args.small else module.Config()
     file_values = read_config_file(args.config, args.name) if args.config else {}
@@ -674,6 +701,7 @@ EPILOGS = {
   plab run song2000 --set duration_ms=5000 rate_hz=20 --seed 3 --out /tmp/results
   plab run stdp_window --config my_window.toml      (TOML: key = value lines, or a [stdp_window] table)
   plab run stdp_window --backend brian2 --target cython
+  plab run compare-bptt --task pattern --rules bptt,eprop-random,ottt   (any Config field as --field VALUE)
 Values given with --set are checked against the Config's field types; `plab run NAME --set x=?`
 lists the valid keys in its error message.""",
     "show": """examples:

@@ -32,12 +32,18 @@ def names() -> list[str]:
     return sorted(PROTOCOLS)
 
 
+def canonical(name: str) -> str:
+    """The registry spelling of a protocol name: dashes read as underscores (compare-bptt)."""
+    return name.replace("-", "_")
+
+
 def get(name: str) -> ModuleType:
     """Import and return the protocol module registered as ``name``.
 
     Raises ParameterError for an unknown name (listing the known ones) or a registered
     module that does not exist, and AttributeError for a module lacking a required name.
     """
+    name = canonical(name)
     if name not in PROTOCOLS:
         raise ParameterError(f"unknown protocol {name!r}; known: {', '.join(names())}")
     path = PROTOCOLS[name]

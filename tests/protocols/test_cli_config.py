@@ -281,3 +281,18 @@ def test_rule_specific_meanings_override_shared_names():
     assert rows["a_ltp"]["unit"] == "weight/(mV^2 ms)" and rows["theta_minus"]["unit"] == "mV"
     pair = {r["name"]: r for r in registry.rule_parameters(registry.get_rule("pair"))}
     assert pair["tau_plus"]["description"].startswith("time constant of the presynaptic trace r1")
+
+
+def test_config_fields_as_options_and_dashed_protocol_names(tmp_path):
+    """`plab run compare-bptt --task pattern --rules a,b` (the issue's spelling) works like --set."""
+    from protocols import cli, store
+
+    code = cli.main(["run", "stdp-window", "--small", "--n-pairs", "3", "--rule=triplet", "--out", str(tmp_path),
+                     "--quiet", "--no-figures"])
+    assert code == 0
+    (run_dir,) = (tmp_path / "stdp_window").iterdir()
+    config, _, _ = store.load_run(run_dir)
+    assert config["n_pairs"] == 3 and config["rule"] == "triplet"
+    assert cli.main(["run", "stdp_window", "--small", "--n_pairs", "x", "--out", str(tmp_path)]) == 2
+    assert cli.main(["run", "stdp_window", "--small", "--n_pairs"]) == 2
+    assert cli.main(["list", "--n_pairs", "3"]) == 2
