@@ -133,7 +133,8 @@ class Result:
         return counts / (np.diff(edges) / 1000.0)
 
 
-def run(config: Config, backend: str = "native") -> Result:
+def run(config: Config, backend: str = "native", progress: bool = False) -> Result:
+    """Simulate ``config`` on ``backend``; ``progress`` shows a tqdm bar (native main run)."""
     check_backend(backend)
     if backend != "native" and (config.correlated_fraction > 0 or config.sweep_rates_hz):
         raise ParameterError("correlated inputs and the input-rate sweep run on the native backend only, "
@@ -150,7 +151,7 @@ def run(config: Config, backend: str = "native") -> Result:
             if config.n_correlated:
                 trains = correlated_trains(rates, correlated, config.correlation, config.duration_ms,
                                            config.dt, np.random.default_rng([config.seed, 1]))
-            out = _run_native(config, rates, w0, trains=trains)
+            out = _run_native(config, rates, w0, trains=trains, progress=progress)
             sweep = rate_sweep(config, w0) if config.sweep_rates_hz else None
         else:
             from .brian_backend import run_song
@@ -231,7 +232,7 @@ def group_weights(result: Result) -> tuple[float, float]:
             float(w[~mask].mean()) if (~mask).any() else float("nan"))
 
 
-def _run_native(config, rates, w0, trains=None, plastic=True, record=True) -> dict:
+def _run_native(config, rates, w0, trains=None, plastic=True, record=True, progress=False) -> dict:
     net = models.Network(dt=config.dt, seed=config.seed)
     if trains is None:
         inputs = net.add(models.PoissonGroup(config.n_inputs, rate=rates))
@@ -246,7 +247,7 @@ def _run_native(config, rates, w0, trains=None, plastic=True, record=True) -> di
     out = net.record_spikes(cell)
     inp = net.record_spikes(inputs)
     weights = net.record_weights(proj, every=config.record_every_ms)
-    net.run(config.duration_ms)
+    net.run(config.duration_ms, progress=progress)
     return dict(w=proj.w.copy(), w_t=weights.t, w_traj=weights.w, out_t=out.t, in_i=inp.i, in_t=inp.t,
                 timing=dict(simulation_s=net.timing["run_s"], compile_s=net.timing["compile_s"]))
 
