@@ -36,6 +36,7 @@ from plasticity.errors import (ParameterError, check_dt, check_int, check_non_ne
                                check_positive)
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
+from plasticity.rsnn_step import neuron_step
 from plasticity.surrogate import Surrogate, psi, psi_reference, smooth_spike, smooth_spike_reference
 
 F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (shared/reference)
@@ -213,33 +214,6 @@ class RSNN:
 
 
 # -- kernels --------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def neuron_step(i_t, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec):
-    """Advance one step in place: ``v, z, a`` hold step t-1 on entry and step t on exit;
-    ``ps`` receives psi_t. ``i_t`` = W_in x_t, ``w_rec_t`` = W_rec transposed (pre, post),
-    ``rec`` a work vector. Allocates nothing."""
-    n = v.size
-    for j in range(n):
-        rec[j] = 0.0
-    for k in range(n):
-        zk = z[k]
-        if zk != 0.0:
-            for j in range(n):
-                rec[j] += w_rec_t[k, j] * zk
-    for j in range(n):
-        zp = z[j]
-        if adaptive[j] != 0.0:
-            a[j] = rho * a[j] + zp
-        u = alpha * v[j] + i_t[j] + rec[j] - v_th * zp
-        v[j] = u
-        u -= v_th + beta[j] * a[j]
-        if smooth_k > 0.0:
-            z[j] = smooth_spike(u, smooth_k)
-        else:
-            z[j] = 1.0 if u > 0.0 else 0.0
-        ps[j] = psi(u, sp)
-
-
 @njit(cache=True, inline="always")
 def readout_step(z, w_out, b_out, kappa, y):
     """y <- kappa*y + W_out z + b_out in place."""

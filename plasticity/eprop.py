@@ -46,7 +46,7 @@ from numba import njit
 
 from .bptt import check_loss, check_regularization, check_target, check_window, rate_regularization
 from .errors import ParameterError, check_choice
-from .surrogate import psi as _psi, smooth_spike as _smooth_spike
+from .rsnn_step import neuron_step
 
 FEEDBACK = ("symmetric", "random", "adaptive")
 
@@ -139,26 +139,8 @@ def advance(x_t, tgt_t, mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb,
         if xl != 0.0:
             for j in range(n):
                 cur[j] += w_in[l, j] * xl
-    # neuron_step inlined (same equations as models.rsnn.neuron_step)
+    neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec)
     for j in range(n):
-        rec[j] = 0.0
-    for k in range(n):
-        zk = z[k]
-        if zk != 0.0:
-            for j in range(n):
-                rec[j] += w_rec_t[k, j] * zk
-    for j in range(n):
-        zp = z[j]
-        if adaptive[j] != 0.0:
-            a[j] = rho * a[j] + zp
-        u = alpha * v[j] + cur[j] + rec[j] - v_th * zp
-        v[j] = u
-        u -= v_th + beta[j] * a[j]
-        if smooth_k > 0.0:
-            z[j] = _smooth_spike(u, smooth_k)
-        else:
-            z[j] = 1.0 if u > 0.0 else 0.0
-        ps[j] = _psi(u, sp)
         zsum[j] += z[j]
     for k in range(n_out):
         s = kappa * y[k] + b_out[k]

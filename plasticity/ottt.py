@@ -31,7 +31,7 @@ from numba import njit
 from .bptt import (check_loss, check_regularization, check_target, check_window, loss_and_error,
                    rate_regularization)
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .surrogate import psi as _psi, smooth_spike as _smooth_spike
+from .rsnn_step import neuron_step
 
 VARIANTS = ("A", "O")
 
@@ -134,29 +134,13 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b
                 xhat[b, l] = lam * xhat[b, l] + pre[l]
             for j in range(n):
                 cur[j] = 0.0
-                rec[j] = 0.0
             for l in range(n_in):
                 xl = pre[l]
                 if xl != 0.0:
                     for j in range(n):
                         cur[j] += w_in_t[l, j] * xl
-            for k in range(n):
-                zk = z[b, k]
-                if zk != 0.0:
-                    for j in range(n):
-                        rec[j] += w_rec_t[k, j] * zk
+            neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v[b], z[b], a[b], ps[b], rec)
             for j in range(n):
-                zp = z[b, j]
-                if adaptive[j] != 0.0:
-                    a[b, j] = rho * a[b, j] + zp
-                u = alpha * v[b, j] + cur[j] + rec[j] - v_th * zp
-                v[b, j] = u
-                u -= v_th + beta[j] * a[b, j]
-                if smooth_k > 0.0:
-                    z[b, j] = _smooth_spike(u, smooth_k)
-                else:
-                    z[b, j] = 1.0 if u > 0.0 else 0.0
-                ps[b, j] = _psi(u, sp)
                 zsum[j] += z[b, j]
             for k in range(n_out):
                 s = kappa * y[b, k] + b_out[k]
