@@ -37,7 +37,7 @@ from plasticity.errors import (ParameterError, check_dt, check_int, check_non_ne
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
 from plasticity.rsnn_step import neuron_step
-from plasticity.surrogate import Surrogate, psi, psi_reference, smooth_spike, smooth_spike_reference
+from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
 F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (shared/reference)
 
