@@ -673,6 +673,13 @@ def _deliver(wr, p, j, neu):
 
 
 @njit(cache=True, inline="always")
+def _slot(wr, ring_base, p, step, ring, width):
+    """(counter index, first entry) of projection p's delay-ring slot for ``step``."""
+    slot = step % ring
+    return wr.ring_off[p] + slot, ring_base[p] + slot * width
+
+
+@njit(cache=True, inline="always")
 def _propagate(wr, p, k, t, spiked, n_sp, neu, input_ring, ring_len):
     """Step 4 for projection p: deliver arriving spikes, then presynaptic plasticity events."""
     m = wr.meta
@@ -700,18 +707,14 @@ def _propagate(wr, p, k, t, spiked, n_sp, neu, input_ring, ring_len):
         return
     dendritic = m[p, M_DENDRITIC] == 1
     ring = m[p, M_RING]
-    slot = k % ring
-    c = wr.ring_off[p] + slot
-    base = wr.pre_ring_off[p] + slot * n_src
+    c, base = _slot(wr, wr.pre_ring_off, p, k, ring, n_src)
     for q in range(wr.pre_ring_n[c]):
         j = wr.pre_ring[base + q]
         _deliver(wr, p, j, neu)
         if plastic and not dendritic:
             stdp.on_pre(wr.params[p], wr.state, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
     wr.pre_ring_n[c] = 0
-    later = (k + d) % ring
-    c = wr.ring_off[p] + later
-    base = wr.pre_ring_off[p] + later * n_src
+    c, base = _slot(wr, wr.pre_ring_off, p, k + d, ring, n_src)
     for e in range(n_sp):
         n = spiked[e]
         if src <= n < src + n_src:
@@ -731,16 +734,12 @@ def _post_events(wr, p, k, t, spiked, n_neuron_spikes):
     d = m[p, M_DELAY]
     if m[p, M_DENDRITIC] == 1 and d > 0:
         ring = m[p, M_RING]
-        slot = k % ring
-        c = wr.ring_off[p] + slot
-        base = wr.post_ring_off[p] + slot * n_tgt
+        c, base = _slot(wr, wr.post_ring_off, p, k, ring, n_tgt)
         for q in range(wr.post_ring_n[c]):
             stdp.on_post(wr.params[p], wr.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.syn_pre,
                          wr.post_ring[base + q], t)
         wr.post_ring_n[c] = 0
-        later = (k + d) % ring
-        c = wr.ring_off[p] + later
-        base = wr.post_ring_off[p] + later * n_tgt
+        c, base = _slot(wr, wr.post_ring_off, p, k + d, ring, n_tgt)
         for e in range(n_neuron_spikes):
             n = spiked[e]
             if tgt <= n < tgt + n_tgt:
