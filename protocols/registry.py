@@ -22,6 +22,7 @@ PROTOCOLS = {
     "bi_poo": "protocols.bi_poo",
     "sjostrom_frequency": "protocols.sjostrom_frequency",
     "triplet_bcm": "protocols.triplet_bcm",
+    "effective_window": "protocols.effective_window",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")
