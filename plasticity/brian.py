@@ -119,6 +119,31 @@ def _jump(trace: str, reset: bool) -> str:
     return f"{trace} = 1" if reset else f"{trace} += 1"
 
 
+def _runtime_synapses(b2, rule, synapses, weight, caller, alternative):
+    """Checks shared by the runtime plug-ins; returns the CSR index of ``synapses`` and
+    ``order`` (CSR synapse s is Brian2 synapse order[s])."""
+    from .synapse_index import build_index
+
+    if not isinstance(synapses, b2.Synapses):
+        raise ParameterError(f"synapses must be a brian2.Synapses, got {type(synapses).__name__}")
+    if not isinstance(b2.get_device(), b2.devices.RuntimeDevice):
+        raise ParameterError(f"{caller} runs Numba kernels during the simulation and needs a runtime target "
+                             f"(numpy or cython){alternative}")
+    if weight not in synapses.variables:
+        raise ParameterError(f"synapses has no variable {weight!r} to learn; declare '{weight} : 1' in its model")
+    if not synapses.variables[weight].dim.is_dimensionless:
+        raise ParameterError(f"the weight {weight!r} must be dimensionless, got unit {synapses.variables[weight].unit}")
+    pre = np.asarray(synapses.i[:], dtype=np.int64)
+    post = np.asarray(synapses.j[:], dtype=np.int64)
+    for pathway in synapses._pathways:
+        if pre.size and np.any(np.asarray(pathway.delay[:]) > 0):
+            raise ParameterError(f"{caller} does not support synaptic delays; use to_brian() equations")
+    w_values = np.asarray(getattr(synapses, weight)[:], dtype=float)
+    if w_values.size and (w_values.min() < rule.w_min or w_values.max() > rule.w_max):
+        raise ParameterError(f"{weight} must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
+    return build_index(pre, post, synapses.source.N, synapses.target.N)
+
+
 def attach(rule, synapses, *, weight: str = "w"):
     """Run ``rule``'s Numba kernels on an existing ``brian2.Synapses`` (runtime targets).
 
@@ -131,30 +156,11 @@ def attach(rule, synapses, *, weight: str = "w"):
     b2 = _brian()
     if not hasattr(rule, "kernel_params"):
         raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
-    if not isinstance(synapses, b2.Synapses):
-        raise ParameterError(f"synapses must be a brian2.Synapses, got {type(synapses).__name__}")
-    device = b2.get_device()
-    if not isinstance(device, b2.devices.RuntimeDevice):
-        raise ParameterError(
-            "attach() runs Numba kernels during the simulation and needs a runtime target "
-            "(numpy or cython); on cpp_standalone use the equations: "
-            "Synapses(..., **plasticity.brian.to_brian(rule, transmit=...))")
-    if weight not in synapses.variables:
-        raise ParameterError(f"synapses has no variable {weight!r} to learn; declare '{weight} : 1' in its model")
-    if not synapses.variables[weight].dim.is_dimensionless:
-        raise ParameterError(f"the weight {weight!r} must be dimensionless, got unit {synapses.variables[weight].unit}")
-    pre = np.asarray(synapses.i[:], dtype=np.int64)
-    post = np.asarray(synapses.j[:], dtype=np.int64)
-    for pathway in synapses._pathways:
-        if pre.size and np.any(np.asarray(pathway.delay[:]) > 0):
-            raise ParameterError("attach() does not support synaptic delays; use to_brian() equations")
-    w_values = np.asarray(getattr(synapses, weight)[:], dtype=float)
-    if w_values.size and (w_values.min() < rule.w_min or w_values.max() > rule.w_max):
-        raise ParameterError(f"{weight} must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
-    from .synapse_index import build_index
-
-    index, order = build_index(pre, post, synapses.source.N, synapses.target.N)
+    index, order = _runtime_synapses(b2, rule, synapses, weight, "attach()",
+                                     "; on cpp_standalone use the equations: "
+                                     "Synapses(..., **plasticity.brian.to_brian(rule, transmit=...))")
     plug = _Plugin(rule.kernel_params(), index, order, synapses, weight)
+
     def plasticity_step(t):
         plug(t)
 
@@ -213,29 +219,13 @@ def attach_dopamine(rule, synapses, rewards, *, amount: float = 1.0, weight: str
     of the ``rewards`` group in this step; finally every synapse is brought up to date so that
     ``synapses.<weight>`` is exact at every step (O(n_syn) per step). No synaptic delays.
     """
-    from .synapse_index import build_index
 
     b2 = _brian()
     if not isinstance(rule, modulated.DopamineSTDP):
         raise ParameterError(f"rule must be a DopamineSTDP, got {type(rule).__name__}")
-    if not isinstance(synapses, b2.Synapses):
-        raise ParameterError(f"synapses must be a brian2.Synapses, got {type(synapses).__name__}")
-    if not isinstance(b2.get_device(), b2.devices.RuntimeDevice):
-        raise ParameterError("attach_dopamine() runs Numba kernels during the simulation and needs a runtime "
-                             "target (numpy or cython)")
     if not hasattr(rewards, "spikes"):
         raise ParameterError(f"rewards must be a Brian2 group that spikes, got {type(rewards).__name__}")
-    if weight not in synapses.variables:
-        raise ParameterError(f"synapses has no variable {weight!r} to learn; declare '{weight} : 1' in its model")
-    pre = np.asarray(synapses.i[:], dtype=np.int64)
-    post = np.asarray(synapses.j[:], dtype=np.int64)
-    for pathway in synapses._pathways:
-        if pre.size and np.any(np.asarray(pathway.delay[:]) > 0):
-            raise ParameterError("attach_dopamine() does not support synaptic delays")
-    w_values = np.asarray(getattr(synapses, weight)[:], dtype=float)
-    if w_values.size and (w_values.min() < rule.w_min or w_values.max() > rule.w_max):
-        raise ParameterError(f"{weight} must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}]")
-    index, order = build_index(pre, post, synapses.source.N, synapses.target.N)
+    index, order = _runtime_synapses(b2, rule, synapses, weight, "attach_dopamine()", "")
     plug = _DopaminePlugin(rule.params(), index, order, synapses, weight, rewards, float(amount))
 
     def dopamine_plasticity_step(t):
