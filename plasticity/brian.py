@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from . import modulated, stdp
+from . import modulated, stdp, voltage
 from .errors import ParameterError
 
 TRACE_NAMES = ("r1", "r2", "o1", "o2")  # Pfister & Gerstner's names; no _pre/_post suffixes
@@ -267,3 +267,65 @@ def _apply_dopamine(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, pre
     for _ in range(n_rewards):
         modulated.on_reward(p, st, w, amount, t)
     modulated.flush(p, st, w, t)
+
+
+# --- the Clopath 2010 voltage-based rule (its own kernels): runtime plug-in -------------------
+
+def attach_clopath(rule, synapses, *, weight: str = "w", potential: str = "v", u_init=None):
+    """Run :class:`plasticity.voltage.ClopathSTDP` on a ``brian2.Synapses`` (runtime targets).
+
+    The rule reads low-pass filtered copies of the postsynaptic potential 5 ms in the past,
+    which Brian2 equations cannot delay; this plugs :func:`plasticity.voltage.clopath_step`
+    in through a ``network_operation`` after the synaptic pathways of each step, reading
+    ``synapses.target.<potential>`` (a voltage) after the step's neuron update — the same
+    step semantics as :func:`plasticity.voltage.clopath_run`. ``u_init`` (mV) starts the
+    filters (default: each target neuron's potential when attached). No synaptic delays.
+    """
+    b2 = _brian()
+    if not isinstance(rule, voltage.ClopathSTDP):
+        raise ParameterError(f"rule must be a ClopathSTDP, got {type(rule).__name__}")
+    _runtime_synapses(b2, rule, synapses, weight, "attach_clopath()", "")
+    target = synapses.target
+    if potential not in target.variables or target.variables[potential].dim is not b2.volt.dim:
+        raise ParameterError(f"the target group needs a membrane potential {potential!r} in volt")
+    mv = float(b2.mV)
+    start = np.asarray(getattr(target, potential)[:], dtype=float) / mv if u_init is None \
+        else np.full(target.N, float(u_init))
+    plug = _ClopathPlugin(rule.params(), synapses, weight, potential, start, float(target.clock.dt / b2.ms))
+
+    def clopath_step(t):
+        plug()
+
+    clopath_step.plugin = plug
+    return b2.NetworkOperation(clopath_step, when="synapses", order=10, name=f"{synapses.name}_clopath",
+                               dt=target.clock.dt)
+
+
+class _ClopathPlugin:
+    """Per-step state of :func:`attach_clopath`: filters, delay line, traces, step count."""
+
+    def __init__(self, params, synapses, weight, potential, start, dt):
+        self.params, self.dt = params, dt
+        self.synapses, self.potential = synapses, potential
+        self.variable = synapses.variables[weight]
+        self.syn_pre = np.asarray(synapses.i[:], dtype=np.int64)
+        self.syn_post = np.asarray(synapses.j[:], dtype=np.int64)
+        d = voltage.delay_steps(params, dt)
+        self.filt = np.tile(start, (2, 1))
+        self.hist = np.repeat(np.tile(start, (2, 1))[:, :, None], d + 1, axis=2)
+        self.x = np.zeros(self.syn_pre.size)
+        self.flags = np.zeros(self.syn_pre.size, np.int64)
+        self.spiking = np.zeros(synapses.source.N, np.int64)
+        self.k = 0
+        self.mv = float(_brian().mV)
+
+    def __call__(self):
+        u = np.asarray(getattr(self.synapses.target, self.potential)[:], dtype=float) / self.mv
+        spikes = np.asarray(self.synapses.source.spikes, dtype=np.int64)
+        self.spiking[spikes] = 1
+        np.take(self.spiking, self.syn_pre, out=self.flags)
+        self.spiking[spikes] = 0
+        w = self.variable.get_value()             # the runtime device's array, by reference
+        voltage.clopath_step(self.params, self.dt, self.k, u, self.filt, self.hist, self.flags, self.syn_post,
+                             self.x, w)
+        self.k += 1

@@ -196,40 +196,67 @@ def adex_run_reference(neuron: AdExClopath, dt, jumps, forced, i_ext=0.0):
 # ----------------------------------------------------------------------------------------
 
 @njit(cache=True)
+def clopath_step(r, dt, k, u, filt, hist, pre_flag, syn_post, x, w):
+    """Step k of the rule for synapses onto several neurons, in place. Allocates nothing.
+
+    ``u`` (n_post,): membrane potentials (mV) after the step's neuron update; ``filt``
+    (2, n_post): ū-, ū+; ``hist`` (2, n_post, d + 1): their last d + 1 values (the delay
+    line, d = round(delay_u/dt), filled with the initial value); ``pre_flag`` (n_syn,): 1
+    where the synapse's presynaptic neuron spikes in this step; ``syn_post`` (n_syn,):
+    each synapse's postsynaptic neuron; ``x`` (n_syn,) presynaptic traces; ``w`` weights.
+    """
+    f_minus = 1.0 - math.exp(-dt / r[R_TAU_MINUS])
+    f_plus = 1.0 - math.exp(-dt / r[R_TAU_PLUS])
+    decay_x = math.exp(-dt / r[R_TAU_X])
+    d = hist.shape[2] - 1
+    slot = k % (d + 1)
+    old = (k + 1) % (d + 1)     # the value written d steps ago (the initial value before that)
+    for i in range(u.size):
+        filt[0, i] += (u[i] - filt[0, i]) * f_minus
+        filt[1, i] += (u[i] - filt[1, i]) * f_plus
+        hist[0, i, slot] = filt[0, i]
+        hist[1, i, slot] = filt[1, i]
+    for s in range(w.size):
+        i = syn_post[s]
+        um_d = hist[0, i, old] if d > 0 else filt[0, i]
+        up_d = hist[1, i, old] if d > 0 else filt[1, i]
+        ltd = r[R_A_LTD] * max(um_d - r[R_THETA_MINUS], 0.0)
+        ltp_post = max(u[i] - r[R_THETA_PLUS], 0.0) * max(up_d - r[R_THETA_MINUS], 0.0) * r[R_A_LTP] * dt
+        x[s] *= decay_x
+        ws = w[s]
+        if pre_flag[s] == 1:
+            ws -= ltd
+            x[s] += 1.0 / r[R_TAU_X]
+        ws += x[s] * ltp_post
+        w[s] = min(max(ws, r[R_W_MIN]), r[R_W_MAX])
+
+
+def delay_steps(r, dt) -> int:
+    """The filtered potentials' read delay in steps, round(delay_u/dt)."""
+    return int(round(r[R_DELAY] / dt))
+
+
+@njit(cache=True)
 def clopath_run(r, dt, u, pre, u_init, w0, w_out):
     """Apply the rule to a voltage trace ``u`` (mV per step) and presynaptic spike flags
     ``pre`` (1 at spike steps) of several synapses sharing the neuron: ``pre`` has shape
     (n_syn, n_steps), ``w0`` (n_syn,). Fills ``w_out`` (n_syn, n_steps) with the weight after
-    each step. Filters start at ``u_init`` (mV)."""
+    each step. Filters start at ``u_init`` (mV). Runs :func:`clopath_step` step by step."""
     n_syn, n_steps = pre.shape
-    f_minus = 1.0 - math.exp(-dt / r[R_TAU_MINUS])
-    f_plus = 1.0 - math.exp(-dt / r[R_TAU_PLUS])
-    decay_x = math.exp(-dt / r[R_TAU_X])
     d = int(round(r[R_DELAY] / dt))
-    hist_m = np.full(d + 1, u_init)   # ring buffers of the filtered potentials
-    hist_p = np.full(d + 1, u_init)
-    um, up = u_init, u_init
+    filt = np.full((2, 1), u_init)
+    hist = np.full((2, 1, d + 1), u_init)
     x = np.zeros(n_syn)
     w = w0.copy()
+    syn_post = np.zeros(n_syn, np.int64)
+    u_k = np.empty(1)
+    flags = np.empty(n_syn, np.int64)
     for k in range(n_steps):
-        um += (u[k] - um) * f_minus
-        up += (u[k] - up) * f_plus
-        slot = k % (d + 1)
-        hist_m[slot] = um
-        hist_p[slot] = up
-        old = (k + 1) % (d + 1)     # the value written d steps ago (u_init before that)
-        um_d = hist_m[old] if d > 0 else um
-        up_d = hist_p[old] if d > 0 else up
-        ltd = r[R_A_LTD] * max(um_d - r[R_THETA_MINUS], 0.0)
-        ltp_post = max(u[k] - r[R_THETA_PLUS], 0.0) * max(up_d - r[R_THETA_MINUS], 0.0) * r[R_A_LTP] * dt
+        u_k[0] = u[k]
         for s in range(n_syn):
-            x[s] *= decay_x
-            ws = w[s]
-            if pre[s, k] == 1:
-                ws -= ltd
-                x[s] += 1.0 / r[R_TAU_X]
-            ws += x[s] * ltp_post
-            w[s] = min(max(ws, r[R_W_MIN]), r[R_W_MAX])
+            flags[s] = pre[s, k]
+        clopath_step(r, dt, k, u_k, filt, hist, flags, syn_post, x, w)
+        for s in range(n_syn):
             w_out[s, k] = w[s]
 
 
