@@ -36,7 +36,7 @@ from plasticity.errors import (ParameterError, check_dt, check_int, check_non_ne
                                check_positive)
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
-from plasticity.rsnn_step import neuron_step
+from plasticity.rsnn_step import input_current, neuron_step
 from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
 F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (shared/reference)
@@ -245,12 +245,7 @@ def forward_kernel(x, w_in_t, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, be
         ab[:] = 0.0
         yb[:] = 0.0
         for t in range(T):
-            cur[:] = 0.0
-            for l in range(n_in):
-                xl = x[b, t, l]
-                if xl != 0.0:
-                    for j in range(n):
-                        cur[j] += w_in_t[l, j] * xl
+            input_current(x[b, t], w_in_t, cur)
             neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, vb, zb, ab, pb, rec)
             readout_step(zb, w_out, b_out, kappa, yb)
             v[b, t] = vb

@@ -46,7 +46,7 @@ from numba import njit
 
 from .bptt import check_loss, check_regularization, check_target, check_window, rate_regularization
 from .errors import ParameterError, check_choice
-from .rsnn_step import neuron_step
+from .rsnn_step import input_current, neuron_step
 
 FEEDBACK = ("symmetric", "random", "adaptive")
 
@@ -132,13 +132,7 @@ def advance(x_t, tgt_t, mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb,
     for l in range(P):
         xbar[l] = alpha * xbar[l] + pre[l]
     # the network step
-    for j in range(n):
-        cur[j] = 0.0
-    for l in range(n_in):                          # w_in is passed transposed: (n_in, n_rec)
-        xl = x_t[l]
-        if xl != 0.0:
-            for j in range(n):
-                cur[j] += w_in[l, j] * xl
+    input_current(x_t, w_in, cur)                  # w_in is passed transposed: (n_in, n_rec)
     neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec)
     for j in range(n):
         zsum[j] += z[j]

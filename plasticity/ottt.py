@@ -31,7 +31,7 @@ from numba import njit
 from .bptt import (check_loss, check_regularization, check_target, check_window, loss_and_error,
                    rate_regularization)
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .rsnn_step import neuron_step
+from .rsnn_step import input_current, neuron_step
 
 VARIANTS = ("A", "O")
 
@@ -132,13 +132,7 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b
                 pre[n_in + k] = z[b, k]
             for l in range(P):
                 xhat[b, l] = lam * xhat[b, l] + pre[l]
-            for j in range(n):
-                cur[j] = 0.0
-            for l in range(n_in):
-                xl = pre[l]
-                if xl != 0.0:
-                    for j in range(n):
-                        cur[j] += w_in_t[l, j] * xl
+            input_current(x[b, t], w_in_t, cur)
             neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v[b], z[b], a[b], ps[b], rec)
             for j in range(n):
                 zsum[j] += z[b, j]

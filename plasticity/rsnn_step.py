@@ -18,6 +18,18 @@ from .surrogate import psi, smooth_spike
 
 
 @njit(cache=True, inline="always")
+def input_current(x_t, w_in_t, cur):
+    """cur <- W_in x_t in place (``w_in_t`` transposed: (n_in, n_rec)); zero inputs skipped."""
+    for j in range(cur.size):
+        cur[j] = 0.0
+    for l in range(x_t.size):
+        xl = x_t[l]
+        if xl != 0.0:
+            for j in range(cur.size):
+                cur[j] += w_in_t[l, j] * xl
+
+
+@njit(cache=True, inline="always")
 def neuron_step(i_t, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec):
     """Advance one step in place: ``v, z, a`` hold step t-1 on entry and step t on exit;
     ``ps`` receives psi_t. ``i_t`` = W_in x_t, ``w_rec_t`` = W_rec transposed (pre, post),
