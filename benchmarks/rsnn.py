@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """RSNN learning benchmark: one training iteration of BPTT and of e-prop.
 
-Workload (shared/DESIGN.md performance targets; the NEST 3.10 e-prop pattern-generation
+Workload (docs/design.md performance targets; the NEST 3.10 e-prop pattern-generation
 example's size): 100 inputs (frozen Poisson, 50 Hz) -> 100 recurrent LIF -> 1 leaky readout,
 T = 1000 steps of 1 ms, MSE to a sum of sines, batch 1 and 32. One iteration = the gradient
 (forward + backward for BPTT; the fused online pass for e-prop with random feedback) plus
@@ -121,7 +121,7 @@ def report(rows, warm, cold, args, load_before, load_after) -> str:
              "steps (dt 1 ms), MSE to a sum of sines; one iteration = gradient + Adam update; e-prop with random "
              "feedback (fused online pass, memory independent of T).", "",
              "| rule | batch | wall min ms/iter | wall median ms/iter | CPU min ms/iter | target (judged on wall min) "
-             "| best anchor (DESIGN.md) | peak MB (tracemalloc) |",
+             "| best anchor (docs/design.md) | peak MB (tracemalloc) |",
              "|---|---:|---:|---:|---:|---|---|---:|"]
     for r in rows:
         key = (r["rule"], r["batch"])

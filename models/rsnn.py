@@ -1,6 +1,6 @@
 """The discrete-time recurrent spiking network used by BPTT, RTRL, e-prop and OTTT.
 
-The model of shared/DESIGN.md ("Learning in recurrent networks"), Bellec et al. 2020:
+The model of docs/design.md ("Learning in recurrent networks"), Bellec et al. 2020:
 zero-based steps t = 0..T-1 of ``dt`` ms, every state zero before step 0, and
 
     a_t = rho*a_{t-1} + z_{t-1}                                 rho   = exp(-dt/tau_a), ALIF only
@@ -39,7 +39,7 @@ from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regul
 from plasticity.rsnn_step import input_current, neuron_step
 from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
-F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (shared/reference)
+F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (protocols/data/plasticity_data.json)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The discrete-time LIF/ALIF step of DESIGN.md ("Learning in recurrent networks").
+"""The discrete-time LIF/ALIF step of docs/design.md ("Learning in recurrent networks").
 
 One kernel shared by the forward pass (``models.rsnn``) and the online rules that run the
 network themselves (``plasticity.eprop``, ``plasticity.ottt``), so the equations exist once:

@@ -5,7 +5,8 @@ hippocampal cultures and measured the relative EPSC change against Δt = t_post 
 exponential fits give τ+ = 16.8 ms and τ- = 33.7 ms (Bi & Poo 2001, as used by Pfister &
 Gerstner 2006; ``bi_poo_window`` in protocols/data/plasticity_data.json).
 
-**No Bi & Poo data points are shipped** (none are available offline). The protocol fits
+The 45 cells of Fig. 7, digitised by a third party (``bi_poo_window.points``, unverified), ship in
+protocols/data but this protocol does not read them yet. It fits
 
 * user-supplied points: ``data_csv`` with a header row and columns ``dt_ms, dw[, sem]``
   (dw as relative change, 0.5 = +50 %), or, by default,
@@ -268,6 +269,7 @@ def summary(result: Result) -> str:
     lines.append(f"  RMS residual of the fit {result.rms_fit:.3f}; pair STDP replayed with the fitted window "
                  f"({result.config.n_pairs} pairs at {result.config.frequency_hz:g} Hz): RMS {result.rms_rule:.3f}")
     if result.synthetic:
-        lines.append("  NOTE: no Bi & Poo data points are available offline; these points are synthetic. "
+        lines.append("  NOTE: no Bi & Poo data points are used here; these points are synthetic (the digitised "
+                     "cells in protocols/data are not read by this protocol yet). "
                      "Pass measured points with data_csv=FILE (columns dt_ms, dw[, sem]).")
     return "\n".join(lines)

@@ -16,7 +16,9 @@ def test_published_time_constants_match_the_data_file():
     ref = load_reference("bi_poo_window")
     assert (ref["tau_plus"], ref["tau_minus"]) == (16.8, 33.7)
     assert (bi_poo.PUBLISHED_TAU_PLUS, bi_poo.PUBLISHED_TAU_MINUS) == (16.8, 33.7)
-    assert "No digitised data points" in ref["notes"]
+    points = ref["points"]   # the 45 digitised cells of Fig. 7: shipped, third-party, unverified
+    assert points["n"] == len(points["values"]) == 45 and points["verified"] is False
+    assert "dspicher/STDP_Multicompartment" in points["provenance"]
 
 
 def test_fit_recovers_generating_parameters_within_ci(result):

@@ -1,4 +1,4 @@
-"""Kernels == their NumPy reference twins (DESIGN.md: "the twin is the specification").
+"""Kernels == their NumPy reference twins (docs/design.md: "the twin is the specification").
 
 ``plasticity.replay`` runs the Numba event kernels (lazy traces, CSR synapses);
 ``plasticity.stdp.replay_reference`` sums pairs explicitly from the spike histories.
