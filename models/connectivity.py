@@ -191,6 +191,8 @@ class Projection:
     receptor: str
     rule: object
     delay_type: str
+    modulator: object = None     # the Modulator a modulated rule reads
+    readout: object = None       # the Readout whose error a gradient rule learns from
 
     @property
     def n_syn(self) -> int:
@@ -229,7 +231,7 @@ def build_projection(source, target, *, connectivity, weight, delay, receptor, r
         d = d[order]
     if np.any(d < 0):
         raise ParameterError(f"delay must be >= 0 ms, got {d.min()!r}")
-    if rule is not None and (w.min(initial=rule.w_min) < rule.w_min or w.max(initial=rule.w_max) > rule.w_max):
+    if rule is not None and hasattr(rule, "w_min") and (w.min(initial=rule.w_min) < rule.w_min or w.max(initial=rule.w_max) > rule.w_max):
         raise ParameterError(f"weight must lie in the rule's [w_min, w_max] = [{rule.w_min}, {rule.w_max}], "
                              f"got values in [{w.min()}, {w.max()}]")
     return Projection(source, target, index, w, d, receptor, rule, delay_type)

@@ -8,6 +8,11 @@ LIF membrane (ms, mV), Song, Miller & Abbott 2000 / Brian2 conventions:
       tau_m dv/dt = e_leak - v + R (I_e + I_i + i_ext),   R = tau_m / c_m  (GOhm)
       tau_e dI_e/dt = -I_e,   tau_i dI_i/dt = -I_i
 
+* ``synapses="delta"``: a presynaptic spike adds its weight (mV) to v at the next step
+  (the discrete-time model of Bellec et al. 2020 and NEST's ``iaf_psc_delta``)::
+
+      v <- e_leak + (v - e_leak) exp(-dt/tau_m) + R i_ext (1 - exp(-dt/tau_m)) + sum of arriving w
+
 * ``synapses="conductance"``: exponential conductances measured in units of the leak
   conductance (dimensionless, as in Song et al. 2000 and the Brian2 STDP example)::
 
@@ -17,8 +22,22 @@ LIF membrane (ms, mV), Song, Miller & Abbott 2000 / Brian2 conventions:
   integrated with the exponential-Euler step (exact for the conductances held at their
   value at the start of the step, Brian2's ``exponential_euler``).
 
-Spike when v > v_th; then v = v_reset and the neuron is refractory for ``t_ref`` ms (no
-integration, no spike) — Brian2's ``(unless refractory)`` semantics.
+Spike when v > A, A = v_th + beta * a the threshold; ``beta = 0`` (LIF, A = v_th) unless
+adaptive (ALIF, Bellec et al. 2020: a decays with tau_a and jumps by 1 per spike, the jump
+seen from the next step on: a_k = exp(-dt/tau_a) a_{k-1} + z_{k-1}). Reset:
+
+* ``reset="value"``: v = v_reset at the spike, refractory for ``t_ref`` ms (no integration,
+  no spike) — Brian2's ``(unless refractory)`` semantics;
+* ``reset="subtract"``: v -= v_th - v_reset at the next integration, after the leak (the
+  subtraction is not decayed: v_k = alpha v_{k-1} + input - (v_th - v_reset) z_{k-1}, as in
+  Bellec et al. 2020 and NEST's ``eprop_iaf``).
+
+The pseudo-derivative psi = dz/dv (``surrogate``, :mod:`plasticity.surrogate`, scaled by
+v_th - e_leak; triangular with gamma = 0.3 by default) is computed at every step for rules
+that read it (e-prop, OTTT); it is 0 while refractory.
+
+``v_init``: None (e_leak), a number, one value per neuron or a distribution
+(``models.uniform``) drawn from the network's generator.
 """
 from __future__ import annotations
 
@@ -28,6 +47,11 @@ import numpy as np
 
 from plasticity.errors import (ParameterError, check_choice, check_finite, check_int,
                                check_non_negative, check_positive)
+from plasticity.surrogate import Surrogate, as_surrogate
+from plasticity.voltage import AdExClopath
+
+SYNAPSES = ("current", "conductance", "delta")
+RESETS = ("value", "subtract")
 
 
 @dataclass(frozen=True)
@@ -47,11 +71,19 @@ class LIF:
     e_e: float = 0.0         # mV, conductance mode only
     e_i: float = -80.0       # mV, conductance mode only
     i_ext: float = 0.0       # pA, constant bias current
-    v_init: float | None = None  # mV, default e_leak
+    v_init: object = None    # mV: None (e_leak), a number, n values or a distribution
+    reset: str = "value"
+    beta: float = 0.0        # mV per unit adaptation (ALIF when > 0)
+    tau_a: float = 200.0     # ms, adaptation time constant
+    surrogate: object = "triangular"
 
     def __post_init__(self):
         check_int("n", self.n, 1)
-        check_choice("synapses", self.synapses, ("current", "conductance"))
+        check_choice("synapses", self.synapses, SYNAPSES)
+        check_choice("reset", self.reset, RESETS)
+        check_non_negative("beta", self.beta, "mV")
+        check_positive("tau_a", self.tau_a, "ms")
+        as_surrogate(self.surrogate)
         for name in ("tau_m", "c_m", "tau_e", "tau_i"):
             check_positive(name, getattr(self, name), "pF" if name == "c_m" else "ms")
         check_non_negative("t_ref", self.t_ref, "ms")
@@ -59,16 +91,140 @@ class LIF:
             check_finite(name, getattr(self, name))
         if self.v_reset >= self.v_th:
             raise ParameterError(f"v_reset must be < v_th ({self.v_th} mV), got {self.v_reset}")
-        if self.v_init is not None:
-            check_finite("v_init", self.v_init, "mV")
+        _check_initial("v_init", self.v_init, self.n)
 
     @property
     def smallest_tau(self) -> float:
-        return min(self.tau_m, self.tau_e, self.tau_i)
+        taus = [self.tau_m] + ([self.tau_e, self.tau_i] if self.synapses != "delta" else [])
+        return min(taus + ([self.tau_a] if self.beta > 0 else []))
 
     @property
     def initial_v(self) -> float:
+        """The initial potential when it is one number (mV); see :meth:`initial_values`."""
         return self.e_leak if self.v_init is None else float(self.v_init)
+
+    def initial_values(self, rng) -> np.ndarray:
+        """Initial v of every neuron (mV): e_leak, the number, the array or drawn from ``rng``."""
+        return _initial_values(self.v_init, self.e_leak, self.n, rng)
+
+    def surrogate_params(self) -> np.ndarray:
+        """Kernel parameters of psi, scaled by the distance v_th - e_leak (mV)."""
+        return as_surrogate(self.surrogate).kernel_params(self.v_th - self.e_leak)
+
+
+def ALIF(n: int, *, beta: float = 1.8, tau_a: float = 200.0, **lif) -> LIF:
+    """An adaptive-threshold LIF group (Bellec et al. 2020): ``LIF`` with beta > 0 (mV)."""
+    if check_non_negative("beta", beta, "mV") == 0.0:
+        raise ParameterError("beta must be > 0 mV for an ALIF group, got 0.0 (use LIF)")
+    return LIF(n, beta=beta, tau_a=tau_a, **lif)
+
+
+@dataclass(frozen=True)
+class AdEx:
+    """``n`` adaptive exponential integrate-and-fire neurons of Clopath et al. 2010 (the
+    neuron of :class:`plasticity.AdExClopath`, integrated as ``plasticity.voltage.adex_run``:
+    forward Euler, spike clamp, adaptive threshold, after-depolarisation). Inputs are delta
+    synapses: a presynaptic spike adds its weight (mV) to u at the next step. ``i_ext`` pA."""
+
+    n: int
+    neuron: AdExClopath = field(default_factory=AdExClopath)
+    i_ext: float = 0.0
+    synapses = "delta"
+
+    def __post_init__(self):
+        check_int("n", self.n, 1)
+        if not isinstance(self.neuron, AdExClopath):
+            raise ParameterError(f"neuron must be a plasticity.AdExClopath, got {type(self.neuron).__name__}")
+        check_finite("i_ext", self.i_ext, "pA")
+
+    @property
+    def smallest_tau(self) -> float:
+        p = self.neuron
+        return min(p.tau_w, p.tau_z, p.tau_v_th, p.c_m / p.g_l)
+
+    def initial_values(self, rng) -> np.ndarray:
+        return np.full(self.n, self.neuron.e_l)
+
+
+@dataclass(frozen=True)
+class Readout:
+    """``n`` leaky readout units (Bellec et al. 2020): y_k <- kappa y_k + sum_j W_kj z_j + b_k
+    with kappa = exp(-dt/tau) (``tau = 0``: no memory), where z_j are the spikes *of the same
+    step* from projections into the readout (their weights add to y, no delay).
+
+    ``target``: None, an array over steps ((n_steps,) or (n_steps, n); row i applies at step
+    start + i, NaN = no target at that step) or a callable ``f(t_ms) -> n values``. Each step
+    with a target the error err_k = y_k - target_k (MSE) is what learning rules read.
+    ``t_start`` (ms): y is held at 0 and there is no error before it. ``bias``: b (n values
+    or a number). Record ``"y"`` and ``"err"`` with ``Network.record_state``.
+    """
+
+    n: int
+    tau: float = 20.0
+    target: object = None
+    bias: object = 0.0
+    t_start: float = 0.0
+
+    def __post_init__(self):
+        check_int("n", self.n, 1)
+        check_non_negative("tau", self.tau, "ms")
+        check_non_negative("t_start", self.t_start, "ms")
+        b = np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)) \
+            if np.ndim(self.bias) == 0 or np.size(self.bias) == self.n else None
+        if b is None or not np.all(np.isfinite(b)):
+            raise ParameterError(f"bias must be finite, a number or {self.n} values, got {self.bias!r}")
+        if self.target is not None and not callable(self.target):
+            t = np.asarray(self.target, dtype=float)
+            if t.ndim == 1 and self.n == 1:
+                t = t[:, None]
+            if t.ndim != 2 or t.shape[1] != self.n:
+                raise ParameterError(f"target must have shape (n_steps, n = {self.n}), got {np.shape(self.target)}")
+            if np.any(np.isinf(t)):
+                raise ParameterError("target must be finite (NaN marks steps without a target), got inf")
+
+    smallest_tau = np.inf
+
+    @property
+    def biases(self) -> np.ndarray:
+        return np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)).copy()
+
+    def target_rows(self, steps, dt) -> np.ndarray:
+        """Targets of global steps ``steps`` (n_rows, n); NaN where there is none."""
+        out = np.full((len(steps), self.n), np.nan)
+        start = int(round(self.t_start / dt))
+        if self.target is None:
+            return out
+        if callable(self.target):
+            for r, k in enumerate(steps):
+                if k >= start:
+                    out[r] = np.broadcast_to(np.asarray(self.target(k * dt), dtype=float), (self.n,))
+            return out
+        t = np.asarray(self.target, dtype=float).reshape(-1, self.n)
+        for r, k in enumerate(steps):
+            if 0 <= k - start < t.shape[0]:
+                out[r] = t[k - start]
+        return out
+
+    def initial_values(self, rng) -> np.ndarray:
+        return np.zeros(self.n)
+
+
+def _check_initial(name, spec, n):
+    if spec is None or hasattr(spec, "sample"):
+        return
+    values = np.asarray(spec, dtype=float) if not isinstance(spec, str) else None
+    if values is None or (values.ndim != 0 and values.shape != (n,)):
+        raise ParameterError(f"{name} must be a number (mV), {n} values or a distribution, got {spec!r}")
+    if not np.all(np.isfinite(values)):
+        raise ParameterError(f"{name} must be finite (mV), got {spec!r}")
+
+
+def _initial_values(spec, default, n, rng) -> np.ndarray:
+    if spec is None:
+        return np.full(n, float(default))
+    if hasattr(spec, "sample"):
+        return np.asarray(spec.sample(n, rng), dtype=float)
+    return np.broadcast_to(np.asarray(spec, dtype=float), (n,)).copy()
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,26 @@
 Update order inside one time step k (t = k * dt), identical in the Brian2 backend:
 
 1. **record** state monitors (values at the start of the step, Brian2's ``when="start"``);
-2. **integrate** every LIF neuron from t to t + dt (exact / exponential-Euler, see
-   :mod:`models.neurons`); refractory neurons keep v, their synaptic variables decay;
-3. **threshold and reset**: v > v_th spikes at time t, v = v_reset, refractory until
-   step k + round(t_ref/dt); source groups (Poisson, generators) emit their step-k spikes;
+2. **integrate** every neuron from t to t + dt (exact / exponential-Euler / forward Euler for
+   AdEx, see :mod:`models.neurons`); refractory neurons keep v, their synaptic variables
+   decay; ALIF adaptation a <- rho*a + z_{k-1}; ``reset="subtract"`` removes v_th - v_reset
+   here, after the leak, for a spike of the previous step;
+3. **threshold and reset**: v > A (A = v_th + beta*a) spikes at time t, v = v_reset (or the
+   subtraction of the next step), refractory until step k + round(t_ref/dt); psi = dz/dv is
+   computed for groups whose rules read it; source groups (Poisson, generators) emit their
+   step-k spikes;
 4. **propagate**: every spike arriving at a synapse now (emitted at step k - D for a delay of
    D steps) adds the synapse's current weight to the target's g_e/I_e or g_i/I_i (seen by
    the integration of step k + 1), and *then* the rule's presynaptic event runs at the
-   synapse (depression) — Brian2's ``on_pre = "g += w; <plasticity>"`` order;
-5. **postsynaptic plasticity events** of the spikes of step k (potentiation).
+   synapse (hook ``on_pre``: depression) — Brian2's ``on_pre = "g += w; <plasticity>"`` order;
+5. **postsynaptic plasticity events** of the spikes of step k (hook ``on_post``: potentiation);
+6. **readouts**: y <- kappa*y + (weights of the step-k spikes that reached it) + b, and the
+   error y - target of the step (before the postsynaptic events' order matters to nothing:
+   readouts do not spike);
+7. **modulators**: concentrations decay by one step, critics look at the step's spikes, and
+   the releases due now are added;
+8. **per-step rule hooks** (``on_step``): eligibility traces, learning signals, continuous
+   weight changes (e-prop, OTTT, Clopath's LTP, dopamine at a release).
 
 Simultaneous pre and post spikes (same step, zero delay) therefore form a potentiating pair
 with dt = 0: the presynaptic event (4) is handled before the postsynaptic one (5), as in
@@ -22,7 +33,11 @@ Brian2's convention): the presynaptic spike reaches the synapse, and its plastic
 at t + D*dt; postsynaptic spikes reach it at once. ``"dendritic"`` (NEST's convention): the
 presynaptic plasticity event happens at emission and each postsynaptic spike reaches the
 synapse D steps later. Static projections may have a different delay per synapse.
-Rules run event by event with lazily decayed traces (:mod:`plasticity.traces`).
+
+Rules plug in through the rule contract of :mod:`plasticity.contract`: each rule family
+gives ``@njit`` hooks (``on_pre``, ``on_post``, ``on_step``) that the loop calls at 4, 5
+and 8. The loop itself is generated once per set of families (:mod:`models.loopgen`) from
+the stages written below, so the order above is the only one there is.
 """
 from __future__ import annotations
 
@@ -34,17 +49,27 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from plasticity import stdp
+from plasticity.contract import family_of
 from plasticity.errors import ParameterError, check_dt, check_positive
+from plasticity.surrogate import psi as _psi
 from .connectivity import build_projection
-from .neurons import LIF, PoissonGroup, SpikeGeneratorGroup
+from .modulators import Modulator
+from .neurons import LIF, AdEx, PoissonGroup, Readout, SpikeGeneratorGroup
 
 # projection meta fields
-M_SRC, M_NSRC, M_TGT, M_NTGT, M_RECEPTOR, M_DELAY, M_DENDRITIC, M_PLASTIC, M_RING = range(9)
-# LIF group constants
+M_SRC, M_NSRC, M_TGT, M_NTGT, M_RECEPTOR, M_DELAY, M_DENDRITIC, M_PLASTIC, M_RING, M_FAMILY = range(10)
+N_META = 10
+# group kinds and constants (one row of NeuronArrays.consts per group)
+KIND_LIF, KIND_ADEX, KIND_READOUT = 0, 1, 2
 (P_M, P_E, P_I, E_LEAK, V_TH, V_RESET, REF_STEPS, E_E, E_I, K_E, K_I, V_EXT, CONDUCTANCE,
- DT_TAU_M) = range(14)
-STATE_VARIABLES = {"v": 0, "g_e": 1, "g_i": 2, "I_e": 1, "I_i": 2}
+ DT_TAU_M, KIND, SUBTRACT, BETA, RHO, NEEDS_PSI, START_STEP) = range(20)
+N_CONSTS = 20 + 16          # + the AdEx parameters (plasticity.voltage layout) at ADEX_0
+ADEX_0 = 20
+STATE_CODES = {"v": 0, "g_e": 1, "I_e": 1, "g_i": 2, "I_i": 2, "a": 3, "psi": 4, "thr": 5, "y": 0, "err": 6,
+               "w_ad": 7, "v_t": 8}
+GROUP_VARIABLES = {LIF: ("v", "g_e", "I_e", "g_i", "I_i", "a", "psi", "thr"), AdEx: ("v", "w_ad", "v_t"),
+                   Readout: ("y", "err")}
+STATE_VARIABLES = STATE_CODES  # the names record_state accepts (per group kind: GROUP_VARIABLES)
 
 
 class Wiring(NamedTuple):
@@ -57,7 +82,7 @@ class Wiring(NamedTuple):
     and ``syn_pre`` are the kernels' CSR rows (see :mod:`plasticity.stdp`).
     """
 
-    meta: np.ndarray        # (n_proj, 9) int64, fields M_*
+    meta: np.ndarray        # (n_proj, N_META) int64, fields M_*
     syn_off: np.ndarray
     src_off: np.ndarray
     tgt_off: np.ndarray
@@ -73,8 +98,6 @@ class Wiring(NamedTuple):
     syn_pre: np.ndarray
     w: np.ndarray
     syn_delay: np.ndarray
-    params: np.ndarray      # (n_proj, stdp.PARAMS_LENGTH)
-    state: stdp.TraceState  # traces of all projections, concatenated
     pre_ring: np.ndarray    # flat: ring slots x n_src per projection
     pre_ring_n: np.ndarray  # counter per slot (ring_off)
     post_ring: np.ndarray
@@ -82,12 +105,78 @@ class Wiring(NamedTuple):
 
 
 class NeuronArrays(NamedTuple):
-    groups: np.ndarray     # (n_lif_groups, 2) start, stop
-    consts: np.ndarray     # (n_lif_groups, 14)
+    """Per group: ``groups`` (start, stop), ``consts`` (fields P_M ...), ``surr`` (psi
+    parameters). Per global neuron: v (mV; y for readouts), s_e / s_i (synaptic variables;
+    inputs of the step for delta and readout groups), ref_until (step), thr (threshold A,
+    mV), psi (dz/dv), z (1.0 if it spiked in this step), a (adaptation), pend (reset
+    subtractions due), aux (4, n): AdEx w_ad, z (after-depolarisation), V_T, clamp steps."""
+
+    groups: np.ndarray
+    consts: np.ndarray
+    surr: np.ndarray
     v: np.ndarray
     s_e: np.ndarray
     s_i: np.ndarray
     ref_until: np.ndarray
+    thr: np.ndarray
+    psi: np.ndarray
+    z: np.ndarray
+    a: np.ndarray
+    pend: np.ndarray
+    aux: np.ndarray
+
+
+class ReadoutArrays(NamedTuple):
+    """Per global neuron (used for readout neurons): err (y - target, 0 without a target),
+    b (bias), cb / gb (bias trace and its accumulated gradient), col (target column, -1
+    elsewhere); target (steps of the chunk, columns); sq (1,): sum of squared errors."""
+
+    err: np.ndarray
+    b: np.ndarray
+    cb: np.ndarray
+    gb: np.ndarray
+    col: np.ndarray
+    target: np.ndarray
+    sq: np.ndarray
+
+
+class ModulatorArrays(NamedTuple):
+    """level, decay (exp(-dt/tau_d)) and release (amount of this step) per modulator;
+    scheduled releases (step, modulator, amount, sorted) with a read position; critics
+    (crit_i: pre neuron, post neuron, modulator, window steps; crit_f: delay min/max in
+    steps, amount; crit_last: last pre spike step; crit_n: draws); pending critic releases
+    (pend_k step, pend_m, pend_a, pend_n (1,)); a log of releases (log_k, log_m, log_a, log_n)."""
+
+    level: np.ndarray
+    decay: np.ndarray
+    release: np.ndarray
+    sched_k: np.ndarray
+    sched_m: np.ndarray
+    sched_a: np.ndarray
+    sched_pos: np.ndarray
+    crit_i: np.ndarray
+    crit_f: np.ndarray
+    crit_last: np.ndarray
+    crit_n: np.ndarray
+    key: np.ndarray
+    pend_k: np.ndarray
+    pend_m: np.ndarray
+    pend_a: np.ndarray
+    pend_n: np.ndarray
+    log_k: np.ndarray
+    log_m: np.ndarray
+    log_a: np.ndarray
+    log_n: np.ndarray
+
+
+class NetView(NamedTuple):
+    """What rule kernels read (and, for their own synapses, write): see plasticity.contract."""
+
+    wiring: Wiring
+    neurons: NeuronArrays
+    readout: ReadoutArrays
+    modulators: ModulatorArrays
+    dt: float
 
 
 class MonitorArrays(NamedTuple):
@@ -137,6 +226,10 @@ class WeightRecord:
     w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
+NEURON_GROUPS = (LIF, AdEx, Readout)
+GROUPS = NEURON_GROUPS + (PoissonGroup, SpikeGeneratorGroup)
+
+
 class Network:
     """A network simulated by the native Numba loop (see the module docstring for the order).
 
@@ -150,10 +243,12 @@ class Network:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.groups: list = []
+        self.modulators: list = []
         self.projections: list = []
         self.spike_records: list[SpikeRecord] = []
         self.state_records: list[StateRecord] = []
         self.weight_records: list[WeightRecord] = []
+        self.operations: list = []
         self.step = 0
         self._built = None
         self.timing = {"compile_s": 0.0, "run_s": 0.0}
@@ -166,58 +261,84 @@ class Network:
     # --- construction -------------------------------------------------------------------
 
     def add(self, group):
-        """Add a neuron or source group; returns it."""
-        if not isinstance(group, (LIF, PoissonGroup, SpikeGeneratorGroup)):
-            raise ParameterError(f"group must be LIF, PoissonGroup or SpikeGeneratorGroup, got {type(group).__name__}")
+        """Add a neuron group (LIF, ALIF, AdEx, Readout), a source group or a Modulator; returns it."""
         self._check_not_built()
+        if isinstance(group, Modulator):
+            if any(group is m for m in self.modulators):
+                raise ParameterError("modulator is already part of this network")
+            for c in group.critics:
+                for name in ("pre_group", "post_group"):
+                    if not any(getattr(c, name) is g for g in self.groups):
+                        raise ParameterError(f"critic {name} must be a group added to this network first")
+            self.modulators.append(group)
+            return group
+        if not isinstance(group, GROUPS):
+            raise ParameterError("group must be LIF, AdEx, Readout, PoissonGroup, SpikeGeneratorGroup or "
+                                 f"Modulator, got {type(group).__name__}")
         if any(group is g for g in self.groups):
             raise ParameterError("group is already part of this network; create a second group to add another")
-        if isinstance(group, LIF):
+        if isinstance(group, NEURON_GROUPS):
             check_dt(self.dt, group.smallest_tau)
         self.groups.append(group)
         return group
 
     def connect(self, source, target, *, weight, connectivity=None, receptor="excitatory",
-                delay=0.0, delay_type="axonal", rule=None):
+                delay=0.0, delay_type="axonal", rule=None, modulator=None, readout=None):
         """Connect two added groups; returns the :class:`Projection`.
 
         ``weight``: constant, per-synapse array (in the order of the pairs the pattern
         yields) or a distribution (``models.uniform``); conductance mode: units of the leak
-        conductance; current mode: pA. ``delay`` in ms. ``rule``: a spike-timing rule.
+        conductance; current mode: pA; delta synapses and readouts: mV (readout: y units).
+        ``delay`` in ms. ``rule``: a rule with a family (:mod:`plasticity.contract`);
+        ``modulator``: the :class:`Modulator` a modulated rule reads; ``readout``: the
+        :class:`Readout` whose error a gradient rule (e-prop, OTTT) learns from.
         """
         from .connectivity import all_to_all
         self._check_not_built()
         for name, g in (("source", source), ("target", target)):
             if not any(g is h for h in self.groups):
                 raise ParameterError(f"{name} must be a group added to this network with net.add()")
-        if not isinstance(target, LIF):
-            raise ParameterError(f"target must be a LIF group, got {type(target).__name__}")
-        if rule is not None and not hasattr(rule, "kernel_params"):
-            raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
+        if not isinstance(target, NEURON_GROUPS):
+            raise ParameterError(f"target must be a LIF, AdEx or Readout group, got {type(target).__name__}")
+        if isinstance(source, Readout):
+            raise ParameterError("source must be a spiking group; a Readout does not spike")
+        if modulator is not None and not any(modulator is m for m in self.modulators):
+            raise ParameterError("modulator must be a Modulator added to this network with net.add()")
+        if readout is not None and not (isinstance(readout, Readout) and any(readout is g for g in self.groups)):
+            raise ParameterError("readout must be a Readout group added to this network with net.add()")
+        family = family_of(rule) if rule is not None else None
         proj = build_projection(source, target, connectivity=connectivity or all_to_all(),
                                 weight=weight, delay=delay, receptor=receptor, rule=rule,
                                 delay_type=delay_type, rng=self.rng, same_group=source is target)
-        if rule is not None:
+        proj.modulator, proj.readout = modulator, readout
+        if family is not None:
             if proj.n_syn and np.ptp(proj.delay) > 0:
                 raise ParameterError("delay must be the same for all synapses of a plastic projection "
                                      "(per-synapse delays are supported on static projections)")
-            check_dt(self.dt, rule.smallest_tau)
+            if family.check is not None:
+                family.check(rule, proj, self)
+            check_dt(self.dt, getattr(rule, "smallest_tau", np.inf))
         self.projections.append(proj)
         return proj
 
     def record_spikes(self, group) -> SpikeRecord:
         self._check_member(group)
+        if isinstance(group, Readout):
+            raise ParameterError("a Readout does not spike; record its 'y' with record_state")
         rec = SpikeRecord(group)
         self.spike_records.append(rec)
         return rec
 
     def record_state(self, group, variable="v", neurons=None, every=None) -> StateRecord:
-        """Record ``variable`` ("v", "g_e"/"I_e", "g_i"/"I_i") of ``neurons`` every ``every`` ms (default dt)."""
+        """Record ``variable`` of ``neurons`` every ``every`` ms (default dt). LIF: "v",
+        "g_e"/"I_e", "g_i"/"I_i", "a", "psi", "thr"; AdEx: "v", "w_ad", "v_t"; Readout: "y", "err"."""
         self._check_member(group)
-        if not isinstance(group, LIF):
-            raise ParameterError("record_state needs a LIF group")
-        if variable not in STATE_VARIABLES:
-            raise ParameterError(f"variable must be one of {sorted(STATE_VARIABLES)}, got {variable!r}")
+        kind = next((k for k in GROUP_VARIABLES if isinstance(group, k)), None)
+        if kind is None:
+            raise ParameterError("record_state needs a LIF, AdEx or Readout group")
+        if variable not in GROUP_VARIABLES[kind]:
+            raise ParameterError(f"variable must be one of {sorted(GROUP_VARIABLES[kind])} for a "
+                                 f"{kind.__name__} group, got {variable!r}")
         neurons = np.arange(group.n) if neurons is None else np.atleast_1d(np.asarray(neurons, dtype=np.int64))
         if neurons.size and (neurons.min() < 0 or neurons.max() >= group.n):
             raise ParameterError(f"neurons must be in [0, {group.n - 1}], got {neurons}")
@@ -233,6 +354,22 @@ class Network:
         rec = WeightRecord(projection, check_positive("every", every, "ms"))
         self.weight_records.append(rec)
         return rec
+
+    def add_operation(self, function, every: float):
+        """Call ``function(net)`` from Python after every ``every`` ms of simulated time (at
+        the end of the steps k with (k + 1) * dt a multiple of ``every``): online weight
+        updates, adaptive feedback, logging. The loop runs in chunks between calls."""
+        if not callable(function):
+            raise ParameterError(f"function must be callable, got {type(function).__name__}")
+        self.operations.append((function, check_positive("every", every, "ms")))
+
+    def modulator_releases(self, modulator):
+        """(times ms, amounts) of every release of ``modulator`` so far."""
+        if not any(modulator is m for m in self.modulators):
+            raise ParameterError("modulator is not part of this network")
+        if self._built is None:
+            return np.zeros(0), np.zeros(0)
+        return self._built.releases(self.modulators.index(modulator))
 
     def _check_member(self, group):
         if not any(group is g for g in self.groups):
@@ -262,23 +399,48 @@ class Network:
             start += g.n
         raise ParameterError("group is not part of this network")
 
+    def family_data(self, family):
+        """The arrays of rule family ``family`` (a :class:`plasticity.contract.Family`) after
+        the first run: what its ``build`` returned, updated by the loop."""
+        if self._built is None:
+            raise ParameterError("the network has not run yet")
+        return self._built.family_data(family)
+
+    def view(self) -> NetView:
+        """The loop's view of the network (after the first run): wiring, neurons, readouts, modulators."""
+        if self._built is None:
+            raise ParameterError("the network has not run yet")
+        return self._built.view
+
 
 class _Built:
     """The network flattened into arrays for the compiled loop."""
 
     def __init__(self, net: Network):
+        from .loopgen import loop_for
         self.net = net
         dt = net.dt
         self.n_total = sum(g.n for g in net.groups)
         offsets = [net.offset(g) for g in net.groups]
-        lif = [(g, o) for g, o in zip(net.groups, offsets) if isinstance(g, LIF)]
-        groups = np.array([[o, o + g.n] for g, o in lif], dtype=np.int64).reshape(-1, 2)
-        consts = np.array([_lif_constants(g, dt) for g, _ in lif]).reshape(-1, 14)
-        v = np.zeros(self.n_total)
-        for g, o in lif:
-            v[o:o + g.n] = g.initial_v
-        self.neurons = NeuronArrays(groups, consts, v, np.zeros(self.n_total), np.zeros(self.n_total),
-                                    np.zeros(self.n_total, np.int64))
+        cells = [(g, o) for g, o in zip(net.groups, offsets) if isinstance(g, NEURON_GROUPS)]
+        families = _families(net)
+        psi_targets = {id(proj.target) for proj in net.projections
+                       if proj.rule is not None and "psi" in family_of(proj.rule).reads}
+        groups = np.array([[o, o + g.n] for g, o in cells], dtype=np.int64).reshape(-1, 2)
+        consts = np.array([_group_constants(g, dt, id(g) in psi_targets) for g, _ in cells]).reshape(-1, N_CONSTS)
+        surr = np.array([g.surrogate_params() if isinstance(g, LIF) else np.zeros(7) for g, _ in cells]).reshape(-1, 7)
+        n = self.n_total
+        v = np.zeros(n)
+        thr = np.zeros(n)
+        aux = np.zeros((4, n))
+        for g, o in cells:
+            v[o:o + g.n] = g.initial_values(net.rng)
+            if isinstance(g, LIF):
+                thr[o:o + g.n] = g.v_th
+            if isinstance(g, AdEx):
+                aux[2, o:o + g.n] = thr[o:o + g.n] = g.neuron.v_th_rest
+        self.neurons = NeuronArrays(groups, consts, surr, v, np.zeros(n), np.zeros(n), np.zeros(n, np.int64), thr,
+                                    np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), aux)
         # sources
         poisson = [(g, o) for g, o in zip(net.groups, offsets) if isinstance(g, PoissonGroup)]
         self.poisson_ids = np.concatenate([np.arange(o, o + g.n) for g, o in poisson] or [np.zeros(0, np.int64)]).astype(np.int64)
@@ -289,7 +451,7 @@ class _Built:
         steps, ids = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for g, o in gens:
             for k, times in enumerate(g.times):
-                s = np.floor(np.asarray(times, dtype=float) / dt + 1e-3).astype(np.int64)
+                s = _time_steps(times, dt)
                 if np.any(np.diff(s) == 0):
                     raise ParameterError(f"times[{k}] has two spikes in one time step of dt = {dt} ms")
                 steps.append(s)
@@ -297,12 +459,35 @@ class _Built:
         steps, ids = np.concatenate(steps), np.concatenate(ids)
         order = np.lexsort((ids, steps))
         self.gen_steps, self.gen_ids = steps[order], ids[order]
-        self.gen_pos = 0
         # projections
-        self.wiring, max_het_delay = _wire(net)
+        self.wiring, max_het_delay = _wire(net, families)
         n_ring = self.n_total if np.any(self.wiring.meta[:, M_DELAY] < 0) else 0
         self.input_ring = np.zeros((max_het_delay + 1, n_ring, 2))
         self.spiked = np.zeros(self.n_total, np.int64)
+        self.arrived = np.zeros(max(self.n_total, 1), np.int64)
+        # readouts and modulators
+        self.readout_groups = [(g, o) for g, o in cells if isinstance(g, Readout)]
+        col = np.full(n, -1, np.int64)
+        b = np.zeros(n)
+        c = 0
+        for g, o in self.readout_groups:
+            col[o:o + g.n] = np.arange(c, c + g.n)
+            b[o:o + g.n] = g.biases
+            c += g.n
+        self.chunk_steps = max(1, int(round(net.chunk / dt)))
+        self.readout = ReadoutArrays(np.zeros(n), b, np.zeros(n), np.zeros(n), col, np.zeros((0, c)), np.zeros(1))
+        self.modulators = _modulator_arrays(net, dt)
+        self.poisson_key = np.uint64(net.rng.integers(2**63 - 1))
+        self._init_poisson()
+        if net.modulators:  # drawn only when there are modulators: other runs keep their streams
+            self.modulators.key[0] = np.uint64(net.rng.integers(2**63 - 1))
+        self.view = NetView(self.wiring, self.neurons, self.readout, self.modulators, dt)
+        # rule families: one data record each, and the loop compiled for this set
+        self.families = families
+        self.family_records = tuple(fam.build([(p, proj) for p, proj in enumerate(net.projections)
+                                               if proj.rule is not None and family_of(proj.rule) is fam], self)
+                                    for fam in families)
+        self.run_steps = loop_for(families)
         # monitors
         self.spike_mask = np.zeros(self.n_total, np.bool_)
         for rec in net.spike_records:
@@ -310,7 +495,7 @@ class _Built:
             self.spike_mask[o:o + rec.group.n] = True
         self.spike_offsets = [net.offset(r.group) for r in net.spike_records]
         self.n_spike_recorded = int(self.spike_mask.sum())
-        entries = [(STATE_VARIABLES[r.variable], net.offset(r.group) + n, max(1, int(round(r.every / dt))))
+        entries = [(STATE_CODES[r.variable], net.offset(r.group) + n, max(1, int(round(r.every / dt))))
                    for r in net.state_records for n in r.neurons]
         self.state_var = np.array([e[0] for e in entries], np.int64)
         self.state_idx = np.array([e[1] for e in entries], np.int64)
@@ -319,14 +504,24 @@ class _Built:
         self.state_chunks = [[] for _ in entries]
         self.weight_t = [[] for _ in net.weight_records]
         self.weight_w = [[] for _ in net.weight_records]
-        self.poisson_key = np.uint64(net.rng.integers(2**63 - 1))
-        self._init_poisson()
+
+    def family_data(self, family):
+        for fam, data in zip(self.families, self.family_records):
+            if fam is family:
+                return data
+        raise ParameterError(f"no projection of this network uses the rule family {family.name!r}")
 
     def _init_poisson(self):
         rates = self.poisson_rates
         with np.errstate(divide="ignore"):
             scale = np.where(rates > 0, 1000.0 / np.where(rates > 0, rates, 1.0), np.inf)
         self.poisson_next[:] = self.net.rng.exponential(1.0, rates.size) * scale
+
+    def _targets(self, k0, k1):
+        """The readouts' target rows for steps [k0, k1)."""
+        steps = np.arange(k0, k1)
+        cols = [g.target_rows(steps, self.net.dt) for g, _ in self.readout_groups]
+        return np.ascontiguousarray(np.concatenate(cols, axis=1) if cols else np.zeros((k1 - k0, 0)))
 
     def run(self, n_steps, progress):
         net = self.net
@@ -338,6 +533,7 @@ class _Built:
         spike_i = np.zeros(cap, np.int64)
         spike_k = np.zeros(cap, np.int64)
         for k0, k1 in zip(boundaries[:-1], boundaries[1:]):
+            self._sync(k0)
             self._record_weights(k0)
             src_ptr, src_ids = _source_chunk(k0, k1, dt, self.poisson_rates, self.poisson_ids, self.poisson_next,
                                              self.poisson_drawn, self.poisson_key,
@@ -346,12 +542,13 @@ class _Built:
             out = np.zeros((self.state_var.size, int(samples.max(initial=0))))
             mon = MonitorArrays(self.spike_mask, spike_i, spike_k, np.zeros(1, np.int64), self.state_var,
                                 self.state_idx, self.state_every, out, np.zeros(self.state_var.size, np.int64))
+            view = self.view._replace(readout=self.readout._replace(target=self._targets(k0, k1)))
             k = k0
             while k < k1:
-                first = not _run_steps.signatures
+                first = not self.run_steps.signatures
                 tic = time.perf_counter()
-                k = _run_steps(k, k1, k0, dt, self.neurons, src_ptr, src_ids, self.wiring, self.input_ring,
-                               self.spiked, mon)
+                k = self.run_steps(k, k1, k0, view, self.family_records, src_ptr, src_ids, self.input_ring,
+                                   self.spiked, self.arrived, mon)
                 elapsed = time.perf_counter() - tic
                 net.timing["compile_s" if first else "run_s"] += elapsed
                 n = mon.spike_n[0]
@@ -362,9 +559,19 @@ class _Built:
                 self.state_chunks[e].append(out[e, :mon.out_n[e]].copy())
             net.step = k1
             bar.update(k1 - k0)
+            for function, every in net.operations:
+                if k1 % max(1, int(round(every / dt))) == 0:
+                    self._sync(k1)
+                    function(net)
         bar.close()
+        self._sync(k_end)
         self._record_weights(k_end, final=True)
         self._publish()
+
+    def _sync(self, k):
+        for fam, data in zip(self.families, self.family_records):
+            if fam.sync is not None:
+                fam.sync(data, self.view, k * self.net.dt)
 
     def _gen_start(self, k0):
         return int(np.searchsorted(self.gen_steps, k0, side="left"))
@@ -372,10 +579,10 @@ class _Built:
     def _chunk_boundaries(self, k_start, k_end):
         dt = self.net.dt
         marks = {k_start, k_end}
-        chunk = max(1, int(round(self.net.chunk / dt)))
-        marks.update(range(k_start, k_end, chunk))
-        for rec in self.net.weight_records:
-            every = max(1, int(round(rec.every / dt)))
+        marks.update(range(k_start, k_end, self.chunk_steps))
+        intervals = [rec.every for rec in self.net.weight_records] + [every for _, every in self.net.operations]
+        for interval in intervals:
+            every = max(1, int(round(interval / dt)))
             first = -(-k_start // every) * every
             marks.update(range(first, k_end, every))
         return sorted(marks)
@@ -387,6 +594,12 @@ class _Built:
             if k % every == 0 and not already:
                 self.weight_t[r].append(k * self.net.dt)
                 self.weight_w[r].append(rec.projection.w.copy())
+
+    def releases(self, m):
+        md = self.modulators
+        n = int(md.log_n[0])
+        mine = md.log_m[:n] == m
+        return md.log_k[:n][mine] * self.net.dt, md.log_a[:n][mine].copy()
 
     def _publish(self):
         net = self.net
@@ -408,6 +621,50 @@ class _Built:
             rec.w = np.array(self.weight_w[r])
 
 
+def _families(net):
+    """The rule families of the network's projections, in a stable order (by name)."""
+    found = {}
+    for proj in net.projections:
+        if proj.rule is not None:
+            fam = family_of(proj.rule)
+            other = found.get(fam.name)
+            if other is not None and other is not fam:
+                raise ParameterError(f"two different rule families are named {fam.name!r}")
+            found[fam.name] = fam
+    return tuple(found[name] for name in sorted(found))
+
+
+def _time_steps(times, dt):
+    """Times (ms) to their step as Brian2 does: floor(t/dt + 1e-3)."""
+    return np.floor(np.asarray(times, dtype=float) / dt + 1e-3).astype(np.int64)
+
+
+def _modulator_arrays(net, dt) -> ModulatorArrays:
+    mods = net.modulators
+    n_m = len(mods)
+    sk, sm, sa = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    crit_i, crit_f = [], []
+    for m, mod in enumerate(mods):
+        t, a = mod.schedule()
+        sk.append(_time_steps(t, dt))
+        sm.append(np.full(t.size, m, np.int64))
+        sa.append(a)
+        for c in mod.critics:
+            crit_i.append([net.offset(c.pre_group) + c.pre, net.offset(c.post_group) + c.post, m,
+                           int(round(c.window / dt))])
+            crit_f.append([c.delay_min / dt, c.delay_max / dt, c.amount])
+    sk, sm, sa = np.concatenate(sk), np.concatenate(sm), np.concatenate(sa)
+    order = np.lexsort((sm, sk))
+    cap_log = sk.size + 100_000
+    return ModulatorArrays(np.zeros(n_m), np.array([math.exp(-dt / mod.tau_d) for mod in mods]), np.zeros(n_m),
+                           sk[order], sm[order], sa[order], np.zeros(1, np.int64),
+                           np.array(crit_i, np.int64).reshape(-1, 4), np.array(crit_f, float).reshape(-1, 3),
+                           np.full(len(crit_i), -(2**62), np.int64), np.zeros(len(crit_i), np.uint64),
+                           np.zeros(1, np.uint64), np.zeros(4096, np.int64), np.zeros(4096, np.int64),
+                           np.zeros(4096), np.zeros(1, np.int64), np.zeros(cap_log, np.int64),
+                           np.zeros(cap_log, np.int64), np.zeros(cap_log), np.zeros(1, np.int64))
+
+
 def _count_multiples(k0, k1, every):
     return (k1 - 1) // every - (k0 - 1) // every if k1 > k0 else 0
 
@@ -427,21 +684,54 @@ class _NoBar:
         pass
 
 
-def _lif_constants(g: LIF, dt: float) -> np.ndarray:
-    c = np.zeros(14)
+def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
+    c = np.zeros(N_CONSTS)
+    if isinstance(g, Readout):
+        c[KIND] = KIND_READOUT
+        c[P_M] = 0.0 if g.tau == 0.0 else math.exp(-dt / g.tau)
+        c[START_STEP] = int(round(g.t_start / dt))
+        return c
+    if isinstance(g, AdEx):
+        c[KIND] = KIND_ADEX
+        c[ADEX_0:ADEX_0 + 16] = g.neuron.params()
+        c[V_EXT] = g.i_ext
+        c[REF_STEPS] = int(round(g.neuron.t_clamp / dt))
+        return c
+    c[KIND] = KIND_LIF
     p_m = math.exp(-dt / g.tau_m)
-    c[P_M], c[P_E], c[P_I] = p_m, math.exp(-dt / g.tau_e), math.exp(-dt / g.tau_i)
+    c[P_M] = p_m
     c[E_LEAK], c[V_TH], c[V_RESET] = g.e_leak, g.v_th, g.v_reset
     c[REF_STEPS] = int(round(g.t_ref / dt))
     c[E_E], c[E_I] = g.e_e, g.e_i
     c[CONDUCTANCE] = 1.0 if g.synapses == "conductance" else 0.0
     c[DT_TAU_M] = dt / g.tau_m
+    c[SUBTRACT] = 1.0 if g.reset == "subtract" else 0.0
+    c[BETA], c[RHO] = g.beta, math.exp(-dt / g.tau_a)
+    c[NEEDS_PSI] = 1.0 if needs_psi else 0.0
     r_m = g.tau_m / g.c_m  # GOhm
-    c[V_EXT] = r_m * g.i_ext
+    if g.synapses == "delta":
+        c[K_E] = c[K_I] = 1.0                      # P_E = P_I = 0: inputs last one step
+        c[V_EXT] = r_m * g.i_ext                   # steady-state shift of the resting potential
+    else:
+        c[P_E], c[P_I] = math.exp(-dt / g.tau_e), math.exp(-dt / g.tau_i)
+        c[V_EXT] = r_m * g.i_ext
     if g.synapses == "current":
         c[K_E] = _current_coupling(dt, g.tau_m, g.tau_e, g.c_m)
         c[K_I] = _current_coupling(dt, g.tau_m, g.tau_i, g.c_m)
     return c
+
+
+def coupling(group, receptor: str, dt: float):
+    """(p_syn, k_syn) of a LIF group's synapses: one step's decay of the synaptic variable and
+    the membrane response (mV) after one step to a unit of it (delta: 0 and 1; current:
+    exp(-dt/tau_s) and :func:`_current_coupling`). What the e-prop/OTTT eligibility traces
+    filter presynaptic spikes with, so that they follow dv/dw exactly."""
+    if group.synapses == "delta":
+        return 0.0, 1.0
+    if group.synapses != "current":
+        raise ParameterError(f"synapses must be 'delta' or 'current' here, got {group.synapses!r}")
+    tau_s = group.tau_e if receptor == "excitatory" else group.tau_i
+    return math.exp(-dt / tau_s), _current_coupling(dt, group.tau_m, tau_s, group.c_m)
 
 
 def _current_coupling(h, tau_m, tau_s, c_m):
@@ -454,14 +744,13 @@ def _current_coupling(h, tau_m, tau_s, c_m):
     return tau_m * tau_s * (math.exp(-h / tau_s) - math.exp(-h / tau_m)) / ((tau_s - tau_m) * c_m)
 
 
-def _wire(net):
+def _wire(net, families):
     """Concatenate every projection into one :class:`Wiring`; returns it and the largest
     per-synapse delay (steps) of the static projections with heterogeneous delays."""
     dt = net.dt
     projs = net.projections
     n = len(projs)
-    meta = np.zeros((n, 9), np.int64)
-    params = np.zeros((n, stdp.PARAMS_LENGTH))
+    meta = np.zeros((n, N_META), np.int64)
     sizes = {k: np.zeros(n, np.int64) for k in ("syn", "src", "tgt", "pre_ring", "post_ring", "ring")}
     steps_all = []
     max_het = 0
@@ -478,10 +767,9 @@ def _wire(net):
         m[M_DENDRITIC] = 1 if proj.delay_type == "dendritic" else 0
         m[M_PLASTIC] = 1 if plastic else 0
         m[M_RING] = d + 1 if uniform else 1
+        m[M_FAMILY] = families.index(family_of(proj.rule)) if plastic else -1
         if not uniform:
             max_het = max(max_het, int(steps.max()))
-        if plastic:
-            params[p] = proj.rule.kernel_params()
         steps_all.append(steps)
         sizes["syn"][p], sizes["src"][p], sizes["tgt"][p] = proj.n_syn, proj.source.n, proj.target.n
         sizes["ring"][p] = m[M_RING]
@@ -495,7 +783,6 @@ def _wire(net):
     so, po, to = off["syn"], off["src"], off["tgt"]
     idx = [proj.index for proj in projs]
     w = cat([proj.w for proj in projs], float)
-    state = stdp.init_state(int(po[-1]), int(to[-1]), int(so[-1]))
     wiring = Wiring(meta, so, po, to, off["pre_ring"], off["post_ring"], off["ring"],
                     cat([x.indptr[:-1] + so[p] for p, x in enumerate(idx)], np.int64),
                     cat([x.indptr[1:] + so[p] for p, x in enumerate(idx)], np.int64),
@@ -504,7 +791,7 @@ def _wire(net):
                     cat([x.post_ptr[1:] for x in idx], np.int64),
                     cat([x.post_syn + so[p] for p, x in enumerate(idx)], np.int64),
                     cat([x.syn_pre + po[p] for p, x in enumerate(idx)], np.int64),
-                    w, cat(steps_all, np.int64), params, state,
+                    w, cat(steps_all, np.int64),
                     np.zeros(off["pre_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64),
                     np.zeros(off["post_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64))
     # in_start/in_stop index in_syn, which is concatenated too: shift by the synapse offset
@@ -519,6 +806,371 @@ def _wire(net):
 def _delay_steps(delay_ms, dt):
     from .connectivity import delay_steps
     return delay_steps(delay_ms, dt)
+
+
+# ----------------------------------------------------------------------------------------
+# The stages of one step, in the order of the module docstring. The generated loop
+# (models.loopgen) calls them and, between them, the rule families' hooks.
+# ----------------------------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def monitor_full(mon):
+    """True when the spike buffer could overflow in the next step (the chunk is cut there)."""
+    max_rec = 0
+    for n in range(mon.spike_mask.size):
+        if mon.spike_mask[n]:
+            max_rec += 1
+    return mon.spike_n[0] + max_rec > mon.spike_i.size
+
+
+@njit(cache=True, inline="always")
+def record_state(k, net, mon):
+    """Stage 1: state monitors sample the values at the start of step k."""
+    neu = net.neurons
+    for e in range(mon.var.size):
+        if k % mon.every[e] == 0:
+            n = mon.idx[e]
+            code = mon.var[e]
+            if code == 0:
+                value = neu.v[n]
+            elif code == 1:
+                value = neu.s_e[n]
+            elif code == 2:
+                value = neu.s_i[n]
+            elif code == 3:
+                value = neu.a[n]
+            elif code == 4:
+                value = neu.psi[n]
+            elif code == 5:
+                value = neu.thr[n]
+            elif code == 6:
+                value = net.readout.err[n]
+            else:
+                value = neu.aux[0 if code == 7 else 2, n]
+            mon.out[e, mon.out_n[e]] = value
+            mon.out_n[e] += 1
+
+
+@njit(cache=True, inline="always")
+def integrate(k, net, spiked):
+    """Stages 2-3 for every LIF and AdEx group: integrate, threshold, reset. Writes the
+    spiking neurons into ``spiked`` and returns their number."""
+    neu = net.neurons
+    n_sp = 0
+    for g in range(neu.groups.shape[0]):
+        c = neu.consts[g]
+        kind = c[KIND]
+        if kind == KIND_READOUT:
+            continue
+        if kind == KIND_ADEX:
+            n_sp = _adex_group(k, net.dt, neu, g, c, spiked, n_sp)
+            continue
+        conductance = c[CONDUCTANCE] == 1.0
+        subtract = c[SUBTRACT] == 1.0
+        adaptive = c[BETA] != 0.0
+        needs_psi = c[NEEDS_PSI] == 1.0
+        sp = neu.surr[g]
+        for n in range(neu.groups[g, 0], neu.groups[g, 1]):
+            ge = neu.s_e[n]
+            gi = neu.s_i[n]
+            thr = c[V_TH]
+            if adaptive:
+                a = c[RHO] * neu.a[n] + neu.z[n]
+                neu.a[n] = a
+                thr += c[BETA] * a
+                neu.thr[n] = thr
+            neu.z[n] = 0.0
+            if k >= neu.ref_until[n]:
+                v = neu.v[n]
+                if conductance:
+                    g_tot = 1.0 + ge + gi
+                    v_inf = (c[E_LEAK] + ge * c[E_E] + gi * c[E_I] + c[V_EXT]) / g_tot
+                    v = v_inf + (v - v_inf) * math.exp(-c[DT_TAU_M] * g_tot)
+                else:
+                    v_rest = c[E_LEAK] + c[V_EXT]
+                    v = v_rest + (v - v_rest) * c[P_M] + c[K_E] * ge + c[K_I] * gi
+                if subtract and neu.pend[n] != 0.0:
+                    v -= (c[V_TH] - c[V_RESET]) * neu.pend[n]
+                    neu.pend[n] = 0.0
+                if needs_psi:
+                    neu.psi[n] = _psi(v - thr, sp)
+                if v > thr:
+                    if subtract:
+                        neu.pend[n] += 1.0
+                    else:
+                        v = c[V_RESET]
+                    neu.ref_until[n] = k + int(c[REF_STEPS])
+                    neu.z[n] = 1.0
+                    spiked[n_sp] = n
+                    n_sp += 1
+                neu.v[n] = v
+            elif needs_psi:
+                neu.psi[n] = 0.0
+            neu.s_e[n] = ge * c[P_E]
+            neu.s_i[n] = gi * c[P_I]
+    return n_sp
+
+
+@njit(cache=True, inline="always")
+def _adex_group(k, dt, neu, g, c, spiked, n_sp):
+    """Stages 2-3 for an AdEx group: plasticity.voltage.adex_run's step, the inputs of the
+    previous step as its jumps (mV)."""
+    a0 = ADEX_0
+    c_m, g_l, e_l, delta_t = c[a0], c[a0 + 1], c[a0 + 2], c[a0 + 3]
+    tau_w, a_ad, b_ad, vt_rest = c[a0 + 4], c[a0 + 5], c[a0 + 6], c[a0 + 7]
+    vt_max, tau_vt, tau_z, i_sp = c[a0 + 8], c[a0 + 9], c[a0 + 10], c[a0 + 11]
+    v_peak, v_clamp, v_reset = c[a0 + 12], c[a0 + 13], c[a0 + 15]
+    clamp_steps = c[REF_STEPS]
+    aux = neu.aux
+    for n in range(neu.groups[g, 0], neu.groups[g, 1]):
+        u = neu.v[n]
+        w_ad, z_ad, vt, clamp = aux[0, n], aux[1, n], aux[2, n], aux[3, n]
+        jump = neu.s_e[n] + neu.s_i[n]
+        neu.s_e[n] = 0.0
+        neu.s_i[n] = 0.0
+        neu.z[n] = 0.0
+        spike = False
+        if clamp > 0:
+            clamp -= 1
+            u = v_clamp if clamp > 0 else v_reset
+        else:
+            arg = min((u - vt) / delta_t, 20.0)
+            du = (-g_l * (u - e_l) + g_l * delta_t * math.exp(arg) - w_ad + z_ad + c[V_EXT]) / c_m
+            u = u + dt * du + jump
+            spike = u >= v_peak
+        if spike:
+            u = v_clamp if clamp_steps > 0 else v_reset
+            clamp = clamp_steps
+            w_ad += b_ad
+            z_ad = i_sp
+            vt = vt_max
+            neu.z[n] = 1.0
+            spiked[n_sp] = n
+            n_sp += 1
+        w_ad += dt * (a_ad * (u - e_l) - w_ad) / tau_w
+        z_ad -= dt * z_ad / tau_z
+        vt += dt * (vt_rest - vt) / tau_vt
+        neu.v[n] = u
+        neu.thr[n] = vt
+        aux[0, n], aux[1, n], aux[2, n], aux[3, n] = w_ad, z_ad, vt, clamp
+    return n_sp
+
+
+@njit(cache=True, inline="always")
+def emit_sources(s, src_ptr, src_ids, spiked, n_sp):
+    """Stage 3 for the sources: append the step's Poisson and generator spikes."""
+    for e in range(src_ptr[s], src_ptr[s + 1]):
+        spiked[n_sp] = src_ids[e]
+        n_sp += 1
+    return n_sp
+
+
+@njit(cache=True, inline="always")
+def record_spikes(k, spiked, n_sp, mon):
+    for e in range(n_sp):
+        if mon.spike_mask[spiked[e]]:
+            mon.spike_i[mon.spike_n[0]] = spiked[e]
+            mon.spike_k[mon.spike_n[0]] = k
+            mon.spike_n[0] += 1
+
+
+@njit(cache=True, inline="always")
+def _deliver(wr, p, j, neu):
+    """Add the current weights of presynaptic trace index j's synapses to their targets."""
+    m = wr.meta
+    shift = m[p, M_TGT] - wr.tgt_off[p]
+    target = neu.s_e if m[p, M_RECEPTOR] == 0 else neu.s_i
+    for s in range(wr.syn_start[j], wr.syn_stop[j]):
+        target[shift + wr.post_idx[s]] += wr.w[s]
+
+
+@njit(cache=True, inline="always")
+def _slot(wr, ring_base, p, step, ring, width):
+    """(counter index, first entry) of projection p's delay-ring slot for ``step``."""
+    slot = step % ring
+    return wr.ring_off[p] + slot, ring_base[p] + slot * width
+
+
+@njit(cache=True, inline="always")
+def propagate(net, p, k, spiked, n_sp, input_ring, arrived):
+    """Stage 4 for projection p: deliver the arriving spikes; write into ``arrived`` the
+    presynaptic trace indices whose plasticity event is now (arrival for axonal delays,
+    emission for dendritic ones) and return their number (0 for static projections)."""
+    wr = net.wiring
+    neu = net.neurons
+    m = wr.meta
+    src, n_src = m[p, M_SRC], m[p, M_NSRC]
+    to_trace = wr.src_off[p] - src
+    d = m[p, M_DELAY]
+    plastic = m[p, M_PLASTIC] == 1
+    n_arr = 0
+    if d < 0:  # static projection with per-synapse delays: schedule into the input ring
+        ring_len = input_ring.shape[0]
+        shift, r = m[p, M_TGT] - wr.tgt_off[p], m[p, M_RECEPTOR]
+        for e in range(n_sp):
+            n = spiked[e]
+            if src <= n < src + n_src:
+                j = n + to_trace
+                for s in range(wr.syn_start[j], wr.syn_stop[j]):
+                    input_ring[(k + wr.syn_delay[s]) % ring_len, shift + wr.post_idx[s], r] += wr.w[s]
+        return 0
+    if d == 0:
+        for e in range(n_sp):
+            n = spiked[e]
+            if src <= n < src + n_src:
+                j = n + to_trace
+                _deliver(wr, p, j, neu)
+                if plastic:
+                    arrived[n_arr] = j
+                    n_arr += 1
+        return n_arr
+    dendritic = m[p, M_DENDRITIC] == 1
+    ring = m[p, M_RING]
+    c, base = _slot(wr, wr.pre_ring_off, p, k, ring, n_src)
+    for q in range(wr.pre_ring_n[c]):
+        j = wr.pre_ring[base + q]
+        _deliver(wr, p, j, neu)
+        if plastic and not dendritic:
+            arrived[n_arr] = j
+            n_arr += 1
+    wr.pre_ring_n[c] = 0
+    c, base = _slot(wr, wr.pre_ring_off, p, k + d, ring, n_src)
+    for e in range(n_sp):
+        n = spiked[e]
+        if src <= n < src + n_src:
+            j = n + to_trace
+            wr.pre_ring[base + wr.pre_ring_n[c]] = j
+            wr.pre_ring_n[c] += 1
+            if plastic and dendritic:
+                arrived[n_arr] = j
+                n_arr += 1
+    return n_arr
+
+
+@njit(cache=True, inline="always")
+def flush_input_ring(k, net, input_ring):
+    """End of stage 4: inputs of heterogeneous-delay projections due at step k."""
+    neu = net.neurons
+    slot_in = k % input_ring.shape[0]
+    for n in range(input_ring.shape[1]):
+        neu.s_e[n] += input_ring[slot_in, n, 0]
+        neu.s_i[n] += input_ring[slot_in, n, 1]
+        input_ring[slot_in, n, 0] = 0.0
+        input_ring[slot_in, n, 1] = 0.0
+
+
+@njit(cache=True, inline="always")
+def post_targets(net, p, k, spiked, n_neuron_spikes, arrived):
+    """Stage 5 for projection p: write into ``arrived`` the postsynaptic trace indices whose
+    spike reaches the synapses now (delayed if dendritic) and return their number."""
+    wr = net.wiring
+    m = wr.meta
+    if m[p, M_PLASTIC] == 0:
+        return 0
+    tgt, n_tgt = m[p, M_TGT], m[p, M_NTGT]
+    to_trace = wr.tgt_off[p] - tgt
+    d = m[p, M_DELAY]
+    n_out = 0
+    if m[p, M_DENDRITIC] == 1 and d > 0:
+        ring = m[p, M_RING]
+        c, base = _slot(wr, wr.post_ring_off, p, k, ring, n_tgt)
+        for q in range(wr.post_ring_n[c]):
+            arrived[n_out] = wr.post_ring[base + q]
+            n_out += 1
+        wr.post_ring_n[c] = 0
+        c, base = _slot(wr, wr.post_ring_off, p, k + d, ring, n_tgt)
+        for e in range(n_neuron_spikes):
+            n = spiked[e]
+            if tgt <= n < tgt + n_tgt:
+                wr.post_ring[base + wr.post_ring_n[c]] = n + to_trace
+                wr.post_ring_n[c] += 1
+        return n_out
+    for e in range(n_neuron_spikes):
+        n = spiked[e]
+        if tgt <= n < tgt + n_tgt:
+            arrived[n_out] = n + to_trace
+            n_out += 1
+    return n_out
+
+
+@njit(cache=True, inline="always")
+def readouts(k, k_chunk, net):
+    """Stage 6: y <- kappa*y + inputs of the step + b, the error y - target, the bias trace
+    cb <- kappa*cb + 1 and its gradient gb += err*cb. Before t_start: y = 0, no error."""
+    neu = net.neurons
+    ro = net.readout
+    for g in range(neu.groups.shape[0]):
+        c = neu.consts[g]
+        if c[KIND] != KIND_READOUT:
+            continue
+        kappa = c[P_M]
+        started = k >= c[START_STEP]
+        for n in range(neu.groups[g, 0], neu.groups[g, 1]):
+            inp = neu.s_e[n] + neu.s_i[n]
+            neu.s_e[n] = 0.0
+            neu.s_i[n] = 0.0
+            if not started:
+                neu.v[n] = 0.0
+                ro.err[n] = 0.0
+                continue
+            y = kappa * neu.v[n] + inp + ro.b[n]
+            neu.v[n] = y
+            target = ro.target[k - k_chunk, ro.col[n]]
+            err = y - target if target == target else 0.0   # NaN: no target at this step
+            ro.err[n] = err
+            ro.sq[0] += err * err
+            ro.cb[n] = kappa * ro.cb[n] + 1.0
+            ro.gb[n] += err * ro.cb[n]
+
+
+@njit(cache=True, inline="always")
+def modulators(k, net, spiked, n_sp):
+    """Stage 7: decay every modulator by one step, run the critics on the step's spikes,
+    then add the releases due at step k (scheduled, then the critics' pending ones)."""
+    md = net.modulators
+    for m in range(md.level.size):
+        md.level[m] *= md.decay[m]
+        md.release[m] = 0.0
+    for c in range(md.crit_i.shape[0]):
+        pre, post, m, window = md.crit_i[c, 0], md.crit_i[c, 1], md.crit_i[c, 2], md.crit_i[c, 3]
+        for e in range(n_sp):
+            if spiked[e] == pre:
+                md.crit_last[c] = k
+        for e in range(n_sp):
+            if spiked[e] == post and 0 < k - md.crit_last[c] <= window and md.pend_n[0] < md.pend_k.size:
+                u = _counter_uniform(md.key[0], 1_000_003 + c, md.crit_n[c])
+                md.crit_n[c] += np.uint64(1)
+                delay = md.crit_f[c, 0] + (md.crit_f[c, 1] - md.crit_f[c, 0]) * (1.0 - u)
+                q = md.pend_n[0]
+                md.pend_k[q] = k + int(math.floor(delay + 0.5))
+                md.pend_m[q] = m
+                md.pend_a[q] = md.crit_f[c, 2]
+                md.pend_n[0] += 1
+    pos = md.sched_pos[0]
+    while pos < md.sched_k.size and md.sched_k[pos] <= k:
+        if md.sched_k[pos] == k:
+            _release(md, md.sched_m[pos], md.sched_a[pos], k)
+        pos += 1
+    md.sched_pos[0] = pos
+    q = 0
+    while q < md.pend_n[0]:
+        if md.pend_k[q] <= k:
+            _release(md, md.pend_m[q], md.pend_a[q], k)
+            last = md.pend_n[0] - 1
+            md.pend_k[q], md.pend_m[q], md.pend_a[q] = md.pend_k[last], md.pend_m[last], md.pend_a[last]
+            md.pend_n[0] = last
+        else:
+            q += 1
+
+
+@njit(cache=True, inline="always")
+def _release(md, m, amount, k):
+    md.level[m] += amount
+    md.release[m] += amount
+    n = md.log_n[0]
+    if n < md.log_k.size:
+        md.log_k[n], md.log_m[n], md.log_a[n] = k, m, amount
+        md.log_n[0] = n + 1
 
 
 @njit(cache=True)
@@ -589,165 +1241,3 @@ def _source_chunk(k0, k1, dt, rates, ids, next_t, drawn, key, gen_steps, gen_ids
     return ptr, out
 
 
-# _nrt=False: the loop allocates nothing, and without reference counting the per-step access
-# to the Wiring/NeuronArrays tuples costs nothing (with it: ~0.3 us per step and projection).
-@njit(cache=True, _nrt=False)
-def _run_steps(k_start, k_stop, k_chunk, dt, neu, src_ptr, src_ids, wiring, input_ring, spiked, mon):
-    """Run steps [k_start, k_stop); return the step reached (earlier if the spike buffer is full)."""
-    ring_len = input_ring.shape[0]
-    max_rec = 0
-    for n in range(mon.spike_mask.size):
-        if mon.spike_mask[n]:
-            max_rec += 1
-    for k in range(k_start, k_stop):
-        if mon.spike_n[0] + max_rec > mon.spike_i.size:
-            return k
-        t = k * dt
-        # 1. state monitors
-        for e in range(mon.var.size):
-            if k % mon.every[e] == 0:
-                n = mon.idx[e]
-                code = mon.var[e]
-                value = neu.v[n] if code == 0 else (neu.s_e[n] if code == 1 else neu.s_i[n])
-                mon.out[e, mon.out_n[e]] = value
-                mon.out_n[e] += 1
-        # 2-3. integrate, threshold, reset
-        n_sp = 0
-        for g in range(neu.groups.shape[0]):
-            c = neu.consts[g]
-            conductance = c[CONDUCTANCE] == 1.0
-            for n in range(neu.groups[g, 0], neu.groups[g, 1]):
-                ge = neu.s_e[n]
-                gi = neu.s_i[n]
-                if k >= neu.ref_until[n]:
-                    v = neu.v[n]
-                    if conductance:
-                        g_tot = 1.0 + ge + gi
-                        v_inf = (c[E_LEAK] + ge * c[E_E] + gi * c[E_I] + c[V_EXT]) / g_tot
-                        v = v_inf + (v - v_inf) * math.exp(-c[DT_TAU_M] * g_tot)
-                    else:
-                        v_rest = c[E_LEAK] + c[V_EXT]
-                        v = v_rest + (v - v_rest) * c[P_M] + c[K_E] * ge + c[K_I] * gi
-                    if v > c[V_TH]:
-                        v = c[V_RESET]
-                        neu.ref_until[n] = k + int(c[REF_STEPS])
-                        spiked[n_sp] = n
-                        n_sp += 1
-                    neu.v[n] = v
-                neu.s_e[n] = ge * c[P_E]
-                neu.s_i[n] = gi * c[P_I]
-        n_neuron_spikes = n_sp
-        s = k - k_chunk
-        for e in range(src_ptr[s], src_ptr[s + 1]):
-            spiked[n_sp] = src_ids[e]
-            n_sp += 1
-        for e in range(n_sp):
-            if mon.spike_mask[spiked[e]]:
-                mon.spike_i[mon.spike_n[0]] = spiked[e]
-                mon.spike_k[mon.spike_n[0]] = k
-                mon.spike_n[0] += 1
-        # 4. propagate (+ presynaptic plasticity events)
-        slot_in = k % ring_len
-        for p in range(wiring.meta.shape[0]):
-            _propagate(wiring, p, k, t, spiked, n_sp, neu, input_ring, ring_len)
-        for n in range(input_ring.shape[1]):
-            neu.s_e[n] += input_ring[slot_in, n, 0]
-            neu.s_i[n] += input_ring[slot_in, n, 1]
-            input_ring[slot_in, n, 0] = 0.0
-            input_ring[slot_in, n, 1] = 0.0
-        # 5. postsynaptic plasticity events
-        for p in range(wiring.meta.shape[0]):
-            if wiring.meta[p, M_PLASTIC] == 1:
-                _post_events(wiring, p, k, t, spiked, n_neuron_spikes)
-    return k_stop
-
-
-@njit(cache=True, inline="always")
-def _deliver(wr, p, j, neu):
-    """Add the current weights of presynaptic trace index j's synapses to their targets."""
-    m = wr.meta
-    shift = m[p, M_TGT] - wr.tgt_off[p]
-    target = neu.s_e if m[p, M_RECEPTOR] == 0 else neu.s_i
-    for s in range(wr.syn_start[j], wr.syn_stop[j]):
-        target[shift + wr.post_idx[s]] += wr.w[s]
-
-
-@njit(cache=True, inline="always")
-def _slot(wr, ring_base, p, step, ring, width):
-    """(counter index, first entry) of projection p's delay-ring slot for ``step``."""
-    slot = step % ring
-    return wr.ring_off[p] + slot, ring_base[p] + slot * width
-
-
-@njit(cache=True, inline="always")
-def _propagate(wr, p, k, t, spiked, n_sp, neu, input_ring, ring_len):
-    """Step 4 for projection p: deliver arriving spikes, then presynaptic plasticity events."""
-    m = wr.meta
-    src, n_src = m[p, M_SRC], m[p, M_NSRC]
-    to_trace = wr.src_off[p] - src
-    d = m[p, M_DELAY]
-    plastic = m[p, M_PLASTIC] == 1
-    if d < 0:  # static projection with per-synapse delays: schedule into the input ring
-        shift, r = m[p, M_TGT] - wr.tgt_off[p], m[p, M_RECEPTOR]
-        for e in range(n_sp):
-            n = spiked[e]
-            if src <= n < src + n_src:
-                j = n + to_trace
-                for s in range(wr.syn_start[j], wr.syn_stop[j]):
-                    input_ring[(k + wr.syn_delay[s]) % ring_len, shift + wr.post_idx[s], r] += wr.w[s]
-        return
-    if d == 0:
-        for e in range(n_sp):
-            n = spiked[e]
-            if src <= n < src + n_src:
-                j = n + to_trace
-                _deliver(wr, p, j, neu)
-                if plastic:
-                    stdp.on_pre(wr.params[p], wr.state, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
-        return
-    dendritic = m[p, M_DENDRITIC] == 1
-    ring = m[p, M_RING]
-    c, base = _slot(wr, wr.pre_ring_off, p, k, ring, n_src)
-    for q in range(wr.pre_ring_n[c]):
-        j = wr.pre_ring[base + q]
-        _deliver(wr, p, j, neu)
-        if plastic and not dendritic:
-            stdp.on_pre(wr.params[p], wr.state, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
-    wr.pre_ring_n[c] = 0
-    c, base = _slot(wr, wr.pre_ring_off, p, k + d, ring, n_src)
-    for e in range(n_sp):
-        n = spiked[e]
-        if src <= n < src + n_src:
-            j = n + to_trace
-            wr.pre_ring[base + wr.pre_ring_n[c]] = j
-            wr.pre_ring_n[c] += 1
-            if plastic and dendritic:
-                stdp.on_pre(wr.params[p], wr.state, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
-
-
-@njit(cache=True, inline="always")
-def _post_events(wr, p, k, t, spiked, n_neuron_spikes):
-    """Step 5 for projection p: postsynaptic plasticity events (delayed if dendritic)."""
-    m = wr.meta
-    tgt, n_tgt = m[p, M_TGT], m[p, M_NTGT]
-    to_trace = wr.tgt_off[p] - tgt
-    d = m[p, M_DELAY]
-    if m[p, M_DENDRITIC] == 1 and d > 0:
-        ring = m[p, M_RING]
-        c, base = _slot(wr, wr.post_ring_off, p, k, ring, n_tgt)
-        for q in range(wr.post_ring_n[c]):
-            stdp.on_post(wr.params[p], wr.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.syn_pre,
-                         wr.post_ring[base + q], t)
-        wr.post_ring_n[c] = 0
-        c, base = _slot(wr, wr.post_ring_off, p, k + d, ring, n_tgt)
-        for e in range(n_neuron_spikes):
-            n = spiked[e]
-            if tgt <= n < tgt + n_tgt:
-                wr.post_ring[base + wr.post_ring_n[c]] = n + to_trace
-                wr.post_ring_n[c] += 1
-        return
-    for e in range(n_neuron_spikes):
-        n = spiked[e]
-        if tgt <= n < tgt + n_tgt:
-            stdp.on_post(wr.params[p], wr.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.syn_pre,
-                         n + to_trace, t)

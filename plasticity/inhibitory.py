@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError, check_finite, check_positive
-from .stdp import pack_params
+from .stdp import FAMILY as _FAMILY, pack_params
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,6 @@ def mean_drift(rule: InhibitorySTDP, rate_pre_hz: float, rate_post_hz: float) ->
     r_pre, r_post = rate_pre_hz * 1e-3, rate_post_hz * 1e-3
     per_ms = rule.eta * r_pre * (2.0 * r_post * rule.tau - rule.alpha)
     return 1e3 * per_ms
+
+
+InhibitorySTDP.family = _FAMILY  # runs in models.Network through the spike-timing kernel family

@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .contract import Family
 from .errors import ParameterError, check_finite, check_non_negative, check_positive
 from .replay import _spike_trains
 from .synapse_index import dense_index
@@ -188,14 +189,26 @@ def on_post(p, st, w, in_start, in_stop, in_syn, syn_pre, i, t):
 @njit(cache=True)
 def flush(p, st, w, t):
     """Bring every synapse up to date at t (ms): weights then include all of dw = ∫ c d."""
-    for s in range(w.size):
+    flush_range(p, st, w, 0, w.size, t)
+
+
+@njit(cache=True, inline="always")
+def flush_range(p, st, w, s0, s1, t):
+    """Bring synapses s0..s1-1 up to date at t (ms)."""
+    for s in range(s0, s1):
         _advance(p, st, w, s, t)
 
 
 @njit(cache=True)
 def on_reward(p, st, w, amount, t):
     """Dopamine release of ``amount`` at t (ms): all synapses up to date, then d += amount."""
-    flush(p, st, w, t)
+    release(p, st, w, 0, w.size, amount, t)
+
+
+@njit(cache=True, inline="always")
+def release(p, st, w, s0, s1, amount, t):
+    """Dopamine release read by synapses s0..s1-1: they are brought up to date, then d jumps."""
+    flush_range(p, st, w, s0, s1, t)
     st.d[0] = st.d[0] * math.exp(-(t - st.t_d[0]) / p[TAU_D]) + amount
     st.t_d[0] = t
 
@@ -329,3 +342,84 @@ def replay_modulated_reference(p, pre_times, post_times, reward_times, reward_am
         elif kind == REWARD:
             rewards_seen.append((t, reward_amounts[n]))
     return w
+
+
+# ----------------------------------------------------------------------------------------
+# The family in models.Network (plasticity.contract): projections connected with
+# ``rule=DopamineSTDP(...), modulator=m`` read the release of their Modulator at every step
+# (hook on_step, after the postsynaptic events: the order pre, post, reward of the replay).
+# Each projection keeps its own copy of the dopamine level (d, t_d at index p).
+# ----------------------------------------------------------------------------------------
+
+class NetworkData(NamedTuple):
+    params: np.ndarray      # (n_proj, PARAMS_LENGTH)
+    state: ModulatedState   # traces and eligibility by global trace/synapse index; d, t_d by projection
+    modulator: np.ndarray   # (n_proj,) index of the projection's Modulator
+
+
+def _build(projections, built) -> NetworkData:
+    wr = built.wiring
+    n_proj = wr.meta.shape[0]
+    params = np.zeros((n_proj, PARAMS_LENGTH))
+    modulator = np.full(n_proj, -1, np.int64)
+    for p, proj in projections:
+        params[p] = proj.rule.params()
+        modulator[p] = built.net.modulators.index(proj.modulator)
+    st = init_state(int(wr.src_off[-1]), int(wr.tgt_off[-1]), int(wr.syn_off[-1]), t0=built.net.t)
+    st = st._replace(d=np.zeros(n_proj), t_d=np.full(n_proj, float(built.net.t)))
+    return NetworkData(params, st, modulator)
+
+
+@njit(cache=True, inline="always")
+def _projection_state(st, p):
+    return ModulatedState(st.pre, st.t_pre, st.post, st.t_post, st.c, st.t_c, st.d[p:p + 1], st.t_d[p:p + 1])
+
+
+@njit(cache=True, inline="always")
+def network_on_pre(data, net, p, j, t):
+    wr = net.wiring
+    on_pre(data.params[p], _projection_state(data.state, p), wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
+
+
+@njit(cache=True, inline="always")
+def network_on_post(data, net, p, i, t):
+    wr = net.wiring
+    on_post(data.params[p], _projection_state(data.state, p), wr.w, wr.in_start, wr.in_stop, wr.in_syn,
+            wr.syn_pre, i, t)
+
+
+@njit(cache=True, inline="always")
+def network_on_step(data, net, p, k, t):
+    amount = net.modulators.release[data.modulator[p]]
+    if amount != 0.0:
+        wr = net.wiring
+        release(data.params[p], _projection_state(data.state, p), wr.w, wr.syn_off[p], wr.syn_off[p + 1],
+                amount, t)
+
+
+@njit(cache=True)
+def _sync_projection(params, st, w, s0, s1, t):
+    flush_range(params, st, w, s0, s1, t)
+
+
+def _sync(data, view, t):
+    """Before weights are read: every synapse's w includes the integral of c*d up to t."""
+    wr = view.wiring
+    for p in np.flatnonzero(data.modulator >= 0):
+        st = data.state
+        _sync_projection(data.params[p], st._replace(d=st.d[p:p + 1], t_d=st.t_d[p:p + 1]), wr.w,
+                         wr.syn_off[p], wr.syn_off[p + 1], t)
+
+
+def _check(rule, proj, net):
+    if proj.modulator is None:
+        raise ParameterError("modulator must be given for a DopamineSTDP projection "
+                             "(net.connect(..., rule=DopamineSTDP(...), modulator=net.add(models.Modulator(...))))")
+    if abs(proj.modulator.tau_d - rule.tau_d) > 1e-12 * rule.tau_d:
+        raise ParameterError(f"tau_d of the rule ({rule.tau_d} ms) must equal the modulator's tau_d "
+                             f"({proj.modulator.tau_d} ms): both describe the same dopamine")
+
+
+FAMILY = Family("dopamine", build=_build, on_pre=network_on_pre, on_post=network_on_post,
+                on_step=network_on_step, sync=_sync, reads=("modulator",), check=_check)
+DopamineSTDP.family = FAMILY

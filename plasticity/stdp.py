@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .contract import Family
 from .errors import ParameterError, check_choice, check_finite, check_non_negative, check_positive
 from .traces import NEVER, jump, trace_at
 
@@ -304,3 +305,38 @@ def _check_bounds(w_min, w_max):
     hi = check_finite("w_max", w_max)
     if hi <= lo:
         raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+
+
+# ----------------------------------------------------------------------------------------
+# The family in models.Network (plasticity.contract): every projection of the network whose
+# rule is PairSTDP, TripletSTDP or InhibitorySTDP shares one trace state, indexed by the
+# network's global trace indices, and one parameter row per projection.
+# ----------------------------------------------------------------------------------------
+
+class NetworkData(NamedTuple):
+    params: np.ndarray      # (n_proj, PARAMS_LENGTH); rows of other families unused
+    state: TraceState
+
+
+def _build(projections, built) -> NetworkData:
+    wr = built.wiring
+    params = np.zeros((wr.meta.shape[0], PARAMS_LENGTH))
+    for p, proj in projections:
+        params[p] = proj.rule.kernel_params()
+    return NetworkData(params, init_state(int(wr.src_off[-1]), int(wr.tgt_off[-1]), int(wr.syn_off[-1])))
+
+
+@njit(cache=True, inline="always")
+def network_on_pre(data, net, p, j, t):
+    wr = net.wiring
+    on_pre(data.params[p], data.state, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
+
+
+@njit(cache=True, inline="always")
+def network_on_post(data, net, p, i, t):
+    wr = net.wiring
+    on_post(data.params[p], data.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.syn_pre, i, t)
+
+
+FAMILY = Family("stdp", build=_build, on_pre=network_on_pre, on_post=network_on_post)
+PairSTDP.family = FAMILY

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .stdp import _check_bounds, pack_params
+from .stdp import FAMILY as _FAMILY, _check_bounds, pack_params
 
 # Tables 3 and 4 of Pfister & Gerstner 2006 (tau_plus = 16.8 ms, tau_minus = 33.7 ms for all).
 # Keys: (region, scheme, variant). tau_x = None where the model has no r2 term (a3_minus = 0).
@@ -100,3 +100,4 @@ class TripletSTDP:
                            scheme="nearest_symmetric" if self.scheme == "nearest" else "all_to_all")
 
 
+TripletSTDP.family = _FAMILY  # runs in models.Network through the spike-timing kernel family

@@ -315,5 +315,5 @@ def test_adding_a_group_twice_and_a_non_rule_are_clear_errors():
     with pytest.raises(ParameterError, match="already part of this network"):
         net.add(cell)
     src = net.add(models.PoissonGroup(3, rate=5.0))
-    with pytest.raises(ParameterError, match="rule must be a spike-timing rule"):
+    with pytest.raises(ParameterError, match="rule must be a rule with a family"):
         net.connect(src, cell, weight=1.0, rule="stdp")
