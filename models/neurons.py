@@ -47,7 +47,7 @@ import numpy as np
 
 from plasticity.errors import (ParameterError, check_choice, check_finite, check_int,
                                check_non_negative, check_positive)
-from plasticity.surrogate import Surrogate, as_surrogate
+from plasticity.surrogate import as_surrogate
 from plasticity.voltage import AdExClopath
 
 SYNAPSES = ("current", "conductance", "delta")
@@ -73,7 +73,7 @@ class LIF:
     i_ext: float = 0.0       # pA, constant bias current
     v_init: object = None    # mV: None (e_leak), a number, n values or a distribution
     reset: str = "value"
-    beta: float = 0.0        # mV per unit adaptation (ALIF when > 0)
+    beta: object = 0.0       # mV per unit adaptation (ALIF when > 0): a number or n values
     tau_a: float = 200.0     # ms, adaptation time constant
     surrogate: object = "triangular"
 
@@ -81,7 +81,9 @@ class LIF:
         check_int("n", self.n, 1)
         check_choice("synapses", self.synapses, SYNAPSES)
         check_choice("reset", self.reset, RESETS)
-        check_non_negative("beta", self.beta, "mV")
+        _check_initial("beta", self.beta, self.n)
+        if np.any(np.asarray(self.beta, dtype=float) < 0):
+            raise ParameterError(f"beta must be >= 0 mV, got {self.beta!r}")
         check_positive("tau_a", self.tau_a, "ms")
         as_surrogate(self.surrogate)
         for name in ("tau_m", "c_m", "tau_e", "tau_i"):
@@ -96,7 +98,12 @@ class LIF:
     @property
     def smallest_tau(self) -> float:
         taus = [self.tau_m] + ([self.tau_e, self.tau_i] if self.synapses != "delta" else [])
-        return min(taus + ([self.tau_a] if self.beta > 0 else []))
+        return min(taus + ([self.tau_a] if np.any(np.asarray(self.beta) > 0) else []))
+
+    @property
+    def betas(self) -> np.ndarray:
+        """Threshold adaptation of each neuron (mV per unit of a; 0 for plain LIF neurons)."""
+        return np.broadcast_to(np.asarray(self.beta, dtype=float), (self.n,)).copy()
 
     @property
     def initial_v(self) -> float:
@@ -114,7 +121,7 @@ class LIF:
 
 def ALIF(n: int, *, beta: float = 1.8, tau_a: float = 200.0, **lif) -> LIF:
     """An adaptive-threshold LIF group (Bellec et al. 2020): ``LIF`` with beta > 0 (mV)."""
-    if check_non_negative("beta", beta, "mV") == 0.0:
+    if np.ndim(beta) == 0 and check_non_negative("beta", beta, "mV") == 0.0:
         raise ParameterError("beta must be > 0 mV for an ALIF group, got 0.0 (use LIF)")
     return LIF(n, beta=beta, tau_a=tau_a, **lif)
 

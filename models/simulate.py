@@ -52,6 +52,7 @@ from numba import njit
 from plasticity.contract import family_of
 from plasticity.errors import ParameterError, check_dt, check_positive
 from plasticity.surrogate import psi as _psi
+from plasticity.traces import current_coupling as _current_coupling
 from .connectivity import build_projection
 from .modulators import Modulator
 from .neurons import LIF, AdEx, PoissonGroup, Readout, SpikeGeneratorGroup
@@ -109,7 +110,8 @@ class NeuronArrays(NamedTuple):
     parameters). Per global neuron: v (mV; y for readouts), s_e / s_i (synaptic variables;
     inputs of the step for delta and readout groups), ref_until (step), thr (threshold A,
     mV), psi (dz/dv), z (1.0 if it spiked in this step), a (adaptation), pend (reset
-    subtractions due), aux (4, n): AdEx w_ad, z (after-depolarisation), V_T, clamp steps."""
+    subtractions due), aux (4, n): AdEx w_ad, z (after-depolarisation), V_T, clamp steps;
+    beta (threshold adaptation, mV; BETA of the group's consts is 1 when any is nonzero)."""
 
     groups: np.ndarray
     consts: np.ndarray
@@ -124,6 +126,7 @@ class NeuronArrays(NamedTuple):
     a: np.ndarray
     pend: np.ndarray
     aux: np.ndarray
+    beta: np.ndarray
 
 
 class ReadoutArrays(NamedTuple):
@@ -433,14 +436,16 @@ class _Built:
         v = np.zeros(n)
         thr = np.zeros(n)
         aux = np.zeros((4, n))
+        beta = np.zeros(n)
         for g, o in cells:
             v[o:o + g.n] = g.initial_values(net.rng)
             if isinstance(g, LIF):
                 thr[o:o + g.n] = g.v_th
+                beta[o:o + g.n] = g.betas
             if isinstance(g, AdEx):
                 aux[2, o:o + g.n] = thr[o:o + g.n] = g.neuron.v_th_rest
         self.neurons = NeuronArrays(groups, consts, surr, v, np.zeros(n), np.zeros(n), np.zeros(n, np.int64), thr,
-                                    np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), aux)
+                                    np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), aux, beta)
         # sources
         poisson = [(g, o) for g, o in zip(net.groups, offsets) if isinstance(g, PoissonGroup)]
         self.poisson_ids = np.concatenate([np.arange(o, o + g.n) for g, o in poisson] or [np.zeros(0, np.int64)]).astype(np.int64)
@@ -706,7 +711,7 @@ def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
     c[CONDUCTANCE] = 1.0 if g.synapses == "conductance" else 0.0
     c[DT_TAU_M] = dt / g.tau_m
     c[SUBTRACT] = 1.0 if g.reset == "subtract" else 0.0
-    c[BETA], c[RHO] = g.beta, math.exp(-dt / g.tau_a)
+    c[BETA], c[RHO] = float(np.any(g.betas > 0)), math.exp(-dt / g.tau_a)
     c[NEEDS_PSI] = 1.0 if needs_psi else 0.0
     r_m = g.tau_m / g.c_m  # GOhm
     if g.synapses == "delta":
@@ -719,29 +724,6 @@ def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
         c[K_E] = _current_coupling(dt, g.tau_m, g.tau_e, g.c_m)
         c[K_I] = _current_coupling(dt, g.tau_m, g.tau_i, g.c_m)
     return c
-
-
-def coupling(group, receptor: str, dt: float):
-    """(p_syn, k_syn) of a LIF group's synapses: one step's decay of the synaptic variable and
-    the membrane response (mV) after one step to a unit of it (delta: 0 and 1; current:
-    exp(-dt/tau_s) and :func:`_current_coupling`). What the e-prop/OTTT eligibility traces
-    filter presynaptic spikes with, so that they follow dv/dw exactly."""
-    if group.synapses == "delta":
-        return 0.0, 1.0
-    if group.synapses != "current":
-        raise ParameterError(f"synapses must be 'delta' or 'current' here, got {group.synapses!r}")
-    tau_s = group.tau_e if receptor == "excitatory" else group.tau_i
-    return math.exp(-dt / tau_s), _current_coupling(dt, group.tau_m, tau_s, group.c_m)
-
-
-def _current_coupling(h, tau_m, tau_s, c_m):
-    """Membrane response (mV) after one step h to 1 pA of exponential current at its start.
-
-    (1/c_m) * integral_0^h exp(-(h-u)/tau_m) exp(-u/tau_s) du (Rotter & Diesmann 1999).
-    """
-    if abs(tau_m - tau_s) < 1e-12 * tau_m:
-        return h / c_m * math.exp(-h / tau_m)
-    return tau_m * tau_s * (math.exp(-h / tau_s) - math.exp(-h / tau_m)) / ((tau_s - tau_m) * c_m)
 
 
 def _wire(net, families):
@@ -877,7 +859,7 @@ def integrate(k, net, spiked):
             if adaptive:
                 a = c[RHO] * neu.a[n] + neu.z[n]
                 neu.a[n] = a
-                thr += c[BETA] * a
+                thr += neu.beta[n] * a
                 neu.thr[n] = thr
             neu.z[n] = 0.0
             if k >= neu.ref_until[n]:

@@ -60,3 +60,13 @@ def trace_from_spikes_reference(spike_times, t, tau, reset=False):
     if reset:
         return float(np.exp(-(t - past[-1]) / tau))
     return float(np.sum(np.exp(-(t - past) / tau)))
+
+
+def current_coupling(h: float, tau_m: float, tau_s: float, c_m: float) -> float:
+    """Membrane response (mV) after one step h (ms) to 1 pA of exponential current (time
+    constant tau_s, ms) present at the step's start, membrane tau_m (ms), capacitance c_m (pF):
+    (1/c_m) * integral_0^h exp(-(h-u)/tau_m) exp(-u/tau_s) du (Rotter & Diesmann 1999,
+    Biol Cybern 81:381). The exact propagator of current-based LIF synapses."""
+    if abs(tau_m - tau_s) < 1e-12 * tau_m:
+        return h / c_m * math.exp(-h / tau_m)
+    return tau_m * tau_s * (math.exp(-h / tau_s) - math.exp(-h / tau_m)) / ((tau_s - tau_m) * c_m)

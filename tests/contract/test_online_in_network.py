@@ -1,0 +1,155 @@
+"""e-prop and OTTT inside models.Network equal the discrete RSNN's gradients.
+
+``models.rsnn.to_network`` maps the RSNN of docs/design.md onto a Network (delta synapses,
+subtractive reset, ALIF, a Readout with the target); after ``net.run(T * dt)`` the learner's
+gradients must equal plasticity.eprop / plasticity.ottt on the same weights and inputs to
+rtol 1e-10 — LIF and ALIF, symmetric and random feedback, with and without the rate
+regularisation, OTTT_A and (through online SGD every step) OTTT_O."""
+import numpy as np
+import pytest
+
+import models
+import plasticity
+from models.learning import Learner
+from models.rsnn import RSNN, to_network
+from plasticity import eprop, ottt
+from plasticity.optim import SGD
+
+T = 80
+
+
+def _case(seed, n_alif):
+    rng = np.random.default_rng(seed)
+    net = RSNN(5, 7, 2, n_alif=n_alif, seed=seed, tau_out=20.0)
+    net.w_in *= 3.0                                   # enough spikes for every path to matter
+    net.b_out[:] = rng.standard_normal(2) * 0.1
+    x = (rng.random((T, 5)) < 0.3).astype(float)
+    target = rng.standard_normal((T, 2))
+    return net, x, target
+
+
+def _assert_equal(got, want):
+    assert set(got) == set(want)
+    for key in want:
+        scale = np.max(np.abs(want[key]))
+        assert scale > 0, key
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-10, atol=1e-10 * scale, err_msg=key)
+
+
+def _network_gradients(net, x, target, **options):
+    snn, learner = to_network(net, x, target, **options)
+    snn.run(T * net.dt)
+    return learner.gradients(), learner
+
+
+@pytest.mark.parametrize("n_alif", [0, 3])
+@pytest.mark.parametrize("feedback", ["symmetric", "random"])
+@pytest.mark.parametrize("c_reg", [0.0, 0.3])
+def test_eprop_in_network_equals_eprop_gradients(n_alif, feedback, c_reg):
+    net, x, target = _case(1 + n_alif, n_alif)
+    B = None if feedback == "symmetric" else np.random.default_rng(9).standard_normal((7, 2))
+    got, learner = _network_gradients(net, x, target, rule="eprop", feedback=feedback, B=B, c_reg=c_reg,
+                                      f_target=15.0)
+    want, loss = eprop.gradients(net, x[None], target[None], detach_reset=True, feedback=feedback, B=B,
+                                 c_reg=c_reg, f_target=15.0, return_loss=True)
+    _assert_equal(got, want)
+    assert learner.loss() == pytest.approx(loss, rel=1e-12)
+
+
+def test_eprop_random_feedback_from_a_seed_draws_the_same_matrix():
+    net, x, target = _case(4, 2)
+    got, _ = _network_gradients(net, x, target, rule="eprop", feedback="random", seed=11)
+    _assert_equal(got, eprop.gradients(net, x[None], target[None], feedback="random", seed=11))
+
+
+@pytest.mark.parametrize("n_alif", [0, 2])
+@pytest.mark.parametrize("options", [{}, {"lam": 0.6, "c_reg": 0.2}])
+def test_ottt_in_network_equals_ottt_gradients(n_alif, options):
+    net, x, target = _case(5, n_alif)
+    got, _ = _network_gradients(net, x, target, rule="ottt", **options)
+    _assert_equal(got, ottt.gradients(net, x[None], target[None], **options))
+
+
+def test_ottt_o_online_sgd_every_step_equals_the_rsnn_variant_o():
+    net, x, target = _case(6, 0)
+    lr = 1e-3
+    snn, learner = to_network(net, x, target, rule="ottt", optimizer=SGD(lr=lr), every=net.dt)
+    snn.run(T * net.dt)
+    rsnn = net.copy()
+    ottt.gradients(rsnn, x[None], target[None], variant="O", lr=lr)     # updates rsnn in place
+    for name, proj in learner.projections.items():
+        want = getattr(rsnn, name)
+        np.testing.assert_allclose(proj.dense_weights(), want, rtol=1e-10, atol=1e-12, err_msg=name)
+    o = snn.offset(learner.readout)
+    np.testing.assert_allclose(snn.view().readout.b[o:o + 2], rsnn.b_out, rtol=1e-10)
+    assert not np.allclose(rsnn.w_in, net.w_in)                          # it did learn
+
+
+def test_gradients_per_trial_reset_and_apply():
+    net, x, target = _case(7, 0)
+    snn, learner = to_network(net, x, target, rule="eprop")
+    snn.run(T * net.dt)
+    first = learner.gradients()
+    learner.reset()
+    assert all(np.all(g == 0) for g in learner.gradients().values())
+    w_before = learner.projections["w_in"].dense_weights().copy()
+    learner_grads = first
+    delta = Learner.apply.__get__(learner)  # noqa: F841 (bound method used below)
+    snn2, learner2 = to_network(net, x, target, rule="eprop")
+    snn2.run(T * net.dt)
+    d = learner2.apply(SGD(lr=0.01))
+    np.testing.assert_allclose(d["w_in"], -0.01 * learner_grads["w_in"], rtol=1e-12)
+    np.testing.assert_allclose(learner2.projections["w_in"].dense_weights(), w_before - 0.01 * first["w_in"],
+                               rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("synapses", ["delta", "current"])
+@pytest.mark.parametrize("delay", [0.0, 0.3])
+def test_eligibility_follows_dv_dw_of_the_membrane(synapses, delay):
+    """Below threshold v is linear in w: eps_v (after the last step) = dv/dw by finite
+    differences, for delta and exponential-current synapses and an axonal delay."""
+    dt, n_pre = 0.1, 3
+    rng = np.random.default_rng(2)
+    trains = [np.sort(rng.choice(np.arange(1, 400), 12, replace=False)) * dt for _ in range(n_pre)]
+
+    def run(w):
+        net = models.Network(dt=dt)
+        src = net.add(models.SpikeGeneratorGroup.from_trains(trains))
+        cell = net.add(models.LIF(1, synapses=synapses, tau_m=10.0, tau_e=3.0, e_leak=-70.0, v_th=1e9,
+                                  v_reset=-80.0, c_m=200.0))
+        out = net.add(models.Readout(1, tau=5.0))
+        rule = plasticity.EPropRule(feedback="random", B=np.ones((1, 1)))
+        proj = net.connect(src, cell, weight=w, delay=delay, rule=rule, readout=out)
+        net.connect(cell, out, weight=1.0)
+        net.run(45.0)
+        o = net.offset(cell)
+        eps = net.family_data(plasticity.online.FAMILY).eps_v[:n_pre].copy()
+        return net.view().neurons.v[o], eps, proj
+
+    w = np.array([0.7, -0.4, 1.1]) * (1.0 if synapses == "delta" else 50.0)
+    v0, eps, proj = run(w)
+    h = 1e-3 * np.abs(w).max()
+    for l in range(n_pre):
+        wp = w.copy()
+        wp[l] += h
+        fd = (run(wp)[0] - v0) / h
+        assert eps[proj.pre[l] if False else l] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
+def test_bad_targets_and_missing_readouts_are_clear_errors():
+    net = models.Network(dt=1.0)
+    src = net.add(models.PoissonGroup(2, rate=10.0))
+    cond = net.add(models.LIF(2, synapses="conductance"))
+    cur = net.add(models.LIF(2, synapses="current"))
+    out = net.add(models.Readout(1))
+    rule = plasticity.EPropRule()
+    with pytest.raises(plasticity.ParameterError, match="conductance"):
+        net.connect(src, cond, weight=0.1, rule=rule, readout=out)
+    with pytest.raises(plasticity.ParameterError, match="readout must be given"):
+        net.connect(src, cur, weight=0.1, rule=rule)
+    with pytest.raises(plasticity.ParameterError, match="dendritic"):
+        net.connect(src, cur, weight=0.1, rule=rule, readout=out, delay=1.0, delay_type="dendritic")
+    with pytest.raises(plasticity.ParameterError, match="delay must be 0"):
+        net.connect(cur, out, weight=0.1, rule=rule, delay=1.0)
+    with pytest.raises(plasticity.ParameterError, match="x must hold spikes"):
+        to_network(RSNN(2, 3, 1, seed=0), np.full((5, 2), 0.5), np.zeros((5, 1)))
