@@ -42,9 +42,11 @@ from .simulate import Network
 RULES = ("eprop", "ottt")
 
 
-def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, **options):
+def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, recurrent=None, **options):
     """``(net, learner)``: ``rsnn`` on inputs ``x`` (T, n_in) of 0/1 and MSE ``target``
-    (T, n_out) as a models.Network with the online rule (see the module docstring)."""
+    (T, n_out) as a models.Network with the online rule (see the module docstring).
+    ``recurrent``: the connection pattern of W_rec (default all-to-all without
+    self-connections; e.g. ``models.fixed_probability(0.2)``), weights taken from rsnn.w_rec."""
     check_choice("rule", rule, RULES)
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[1] != rsnn.n_in:
@@ -68,7 +70,7 @@ def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, **o
                       surrogate=rsnn.params.surrogate_spec))
     out = net.add(Readout(rsnn.n_out, tau=rsnn.tau_out, target=target, bias=rsnn.b_out, t_start=dt))
     p_in = net.connect(inputs, rec, weight=0.0, rule=online, readout=out)
-    p_rec = net.connect(rec, rec, weight=0.0, connectivity=all_to_all(allow_self=False), rule=online, readout=out)
+    p_rec = net.connect(rec, rec, weight=0.0, connectivity=recurrent or all_to_all(allow_self=False), rule=online, readout=out)
     p_out = net.connect(rec, out, weight=0.0, rule=online)
     for proj, w in ((p_in, rsnn.w_in), (p_rec, rsnn.w_rec), (p_out, rsnn.w_out)):
         proj.w[:] = w[proj.post, proj.pre]

@@ -51,23 +51,28 @@ from .traces import current_coupling
 FEEDBACK = ("symmetric", "random", "adaptive")
 ROLE_NONE, ROLE_HIDDEN, ROLE_READOUT = 0, 1, 2
 (ROLE, KAPPA_E, ALPHA, P_SYN, K_SYN, ADAPT, RHO, RO_START, N_OUT, FB_PROJ, FB_OFF, KAPPA_RO,
- TGT_START) = range(13)
-N_PARAMS = 13
+ DENSE_OFF, USE_REG) = range(14)
+N_PARAMS = 14
 
 
 class OnlineData(NamedTuple):
     """Arrays of the family for all its projections (indices: global trace/synapse indices).
 
     params (n_proj, N_PARAMS); per presynaptic trace index: pend (arrivals of this step),
-    eps_i (synaptic trace), eps_v (membrane trace = dv/dw; zbar for readout projections);
-    per synapse: eps_a, ebar, grad, esum (sum of e, for the regularisation); per target
-    trace index: psi_prev, L (learning signal), zsum (spikes since reset); steps (n_proj,);
-    fb (flat random feedback matrices, row-major (n_target, n_out) per projection)."""
+    eps_i (synaptic trace), eps_v (membrane trace = dv/dw; zbar for readout projections),
+    eps_old (eps_v of the previous step); per synapse: eps_a, ebar, grad, esum (sum of e,
+    for the regularisation) — for projections with at least 3/4 of all pairs connected these
+    four live instead in ``dense`` (4, total) as (n_target, n_source) blocks at DENSE_OFF
+    (rows contiguous in the presynaptic index, the layout the RSNN kernels vectorise; the
+    entries of absent synapses are computed and never read); per target trace index:
+    psi_prev, L (learning signal), zsum (spikes since reset); steps (n_proj,); fb (flat
+    random feedback matrices, row-major (n_target, n_out) per projection)."""
 
     params: np.ndarray
     pend: np.ndarray
     eps_i: np.ndarray
     eps_v: np.ndarray
+    eps_old: np.ndarray
     eps_a: np.ndarray
     ebar: np.ndarray
     grad: np.ndarray
@@ -77,6 +82,7 @@ class OnlineData(NamedTuple):
     zsum: np.ndarray
     steps: np.ndarray
     fb: np.ndarray
+    dense: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,40 +199,95 @@ def network_on_step(data, net, p, k, t):
         data.steps[p] += 1.0
         return
     _learning_signal(data, net, p)
-    alpha, p_syn, k_syn, kappa_e = pr[ALPHA], pr[P_SYN], pr[K_SYN], pr[KAPPA_E]
-    adapt = pr[ADAPT] == 1.0
-    rho = pr[RHO]
-    shift = wr.meta[p, 2] - wr.tgt_off[p]          # trace index -> global neuron
-    psi = neu.psi
+    alpha, p_syn, k_syn = pr[ALPHA], pr[P_SYN], pr[K_SYN]
     for j in range(j0, j1):
-        ev_old = data.eps_v[j]
-        ev = alpha * ev_old + k_syn * data.eps_i[j]
-        data.eps_v[j] = ev
+        ev = data.eps_v[j]
+        data.eps_old[j] = ev
+        data.eps_v[j] = alpha * ev + k_syn * data.eps_i[j]
         data.eps_i[j] = p_syn * data.eps_i[j] + data.pend[j]
         data.pend[j] = 0.0
-        if adapt:
-            for s in range(wr.syn_start[j], wr.syn_stop[j]):
-                i = wr.post_idx[s]
-                bj = neu.beta[shift + i]
-                ea = rho * data.eps_a[s] + data.psi_prev[i] * (ev_old - bj * data.eps_a[s])
-                data.eps_a[s] = ea
-                e = psi[shift + i] * (ev - bj * ea)
-                b = kappa_e * data.ebar[s] + e
-                data.ebar[s] = b
-                data.grad[s] += data.L[i] * b
-                data.esum[s] += e
-        else:
-            for s in range(wr.syn_start[j], wr.syn_stop[j]):
-                i = wr.post_idx[s]
-                e = psi[shift + i] * ev
-                b = kappa_e * data.ebar[s] + e
-                data.ebar[s] = b
-                data.grad[s] += data.L[i] * b
-                data.esum[s] += e
+    if pr[DENSE_OFF] >= 0:
+        _dense_step(data, net, p, pr)
+    else:
+        _sparse_step(data, net, p, pr)
+    shift = wr.meta[p, 2] - wr.tgt_off[p]          # trace index -> global neuron
     for i in range(wr.tgt_off[p], wr.tgt_off[p + 1]):
-        data.psi_prev[i] = psi[shift + i]
+        data.psi_prev[i] = neu.psi[shift + i]
         data.zsum[i] += neu.z[shift + i]
     data.steps[p] += 1.0
+
+
+@njit(cache=True, inline="always")
+def _eligibility(eps_a, ebar, grad, esum, s, ev, ev_old, pj, pp, bj, lj, rho, kappa_e, adapt, use_reg):
+    """One synapse: adaptation trace, eligibility e, its filtered ebar, gradient, sum of e."""
+    if adapt:
+        ea = rho * eps_a[s] + pp * (ev_old - bj * eps_a[s])
+        eps_a[s] = ea
+        e = pj * (ev - bj * ea)
+    else:
+        e = pj * ev
+    b = kappa_e * ebar[s] + e
+    ebar[s] = b
+    grad[s] += lj * b
+    if use_reg:
+        esum[s] += e
+
+
+@njit(cache=True)
+def _dense_step(data, net, p, pr):
+    """Hidden projection stored densely: one contiguous row per target neuron."""
+    wr = net.wiring
+    neu = net.neurons
+    j0 = wr.src_off[p]
+    n_src = wr.src_off[p + 1] - j0
+    to = wr.tgt_off[p]
+    tgt = wr.meta[p, 2]
+    kappa_e, rho = pr[KAPPA_E], pr[RHO]
+    use_reg = pr[USE_REG] == 1.0
+    off = int(pr[DENSE_OFF])
+    eps_a, ebar, grad, esum = data.dense[0], data.dense[1], data.dense[2], data.dense[3]
+    ev = data.eps_v[j0:j0 + n_src]
+    ev_old = data.eps_old[j0:j0 + n_src]
+    for il in range(wr.meta[p, 3]):
+        i = to + il
+        pj = neu.psi[tgt + il]
+        lj = data.L[i]
+        bj = neu.beta[tgt + il]
+        row = off + il * n_src
+        if pr[ADAPT] == 1.0 and bj != 0.0:
+            pp = data.psi_prev[i]
+            for l in range(n_src):
+                _eligibility(eps_a, ebar, grad, esum, row + l, ev[l], ev_old[l], pj, pp, bj, lj, rho, kappa_e,
+                             True, use_reg)
+        elif kappa_e == 0.0 and pj == 0.0:
+            continue                                   # OTTT: nothing is filtered, e = 0
+        elif use_reg:
+            for l in range(n_src):
+                _eligibility(eps_a, ebar, grad, esum, row + l, ev[l], 0.0, pj, 0.0, 0.0, lj, rho, kappa_e,
+                             False, True)
+        else:
+            for l in range(n_src):                     # the common case: vectorises
+                b = kappa_e * ebar[row + l] + pj * ev[l]
+                ebar[row + l] = b
+                grad[row + l] += lj * b
+
+
+@njit(cache=True)
+def _sparse_step(data, net, p, pr):
+    """Hidden projection in CSR order (grouped by presynaptic neuron)."""
+    wr = net.wiring
+    neu = net.neurons
+    kappa_e, rho = pr[KAPPA_E], pr[RHO]
+    adapt = pr[ADAPT] == 1.0
+    use_reg = pr[USE_REG] == 1.0
+    shift = wr.meta[p, 2] - wr.tgt_off[p]
+    for j in range(wr.src_off[p], wr.src_off[p + 1]):
+        ev = data.eps_v[j]
+        ev_old = data.eps_old[j]
+        for s in range(wr.syn_start[j], wr.syn_stop[j]):
+            i = wr.post_idx[s]
+            _eligibility(data.eps_a, data.ebar, data.grad, data.esum, s, ev, ev_old, neu.psi[shift + i],
+                         data.psi_prev[i], neu.beta[shift + i], data.L[i], rho, kappa_e, adapt, use_reg)
 
 
 # ----------------------------------------------------------------------------------------
@@ -271,8 +332,9 @@ def _build(projections, built) -> OnlineData:
     n_proj = wr.meta.shape[0]
     params = np.zeros((n_proj, N_PARAMS))
     params[:, FB_PROJ] = -1
+    params[:, DENSE_OFF] = -1
     fb = []
-    fb_size = 0
+    fb_size = dense_size = 0
     for p, proj in projections:
         rule = proj.rule
         pr = params[p]
@@ -294,6 +356,11 @@ def _build(projections, built) -> OnlineData:
         pr[P_SYN], pr[K_SYN] = coupling(target, proj.receptor, dt)
         pr[ADAPT] = 1.0 if rule.kind == "eprop" and np.any(target.betas > 0) else 0.0
         pr[RHO] = math.exp(-dt / target.tau_a)
+        pr[USE_REG] = 1.0 if rule.c_reg > 0 else 0.0
+        n_pairs = proj.source.n * target.n
+        if 4 * proj.n_syn >= 3 * n_pairs:
+            pr[DENSE_OFF] = dense_size
+            dense_size += n_pairs
         if rule.feedback == "symmetric":
             q = [r for r, other in enumerate(net.projections) if other.source is target and other.target is ro]
             if len(q) != 1:
@@ -307,14 +374,15 @@ def _build(projections, built) -> OnlineData:
             fb_size += B.size
     n_src, n_tgt, n_syn = int(wr.src_off[-1]), int(wr.tgt_off[-1]), int(wr.syn_off[-1])
     z = np.zeros
-    return OnlineData(params, z(n_src), z(n_src), z(n_src), z(n_syn), z(n_syn), z(n_syn), z(n_syn), z(n_tgt),
-                      z(n_tgt), z(n_tgt), z(n_proj), np.concatenate(fb) if fb else z(0))
+    return OnlineData(params, z(n_src), z(n_src), z(n_src), z(n_src), z(n_syn), z(n_syn), z(n_syn), z(n_syn),
+                      z(n_tgt), z(n_tgt), z(n_tgt), z(n_proj), np.concatenate(fb) if fb else z(0),
+                      z((4, dense_size)))
 
 
 def reset_accumulators(data: OnlineData) -> None:
     """Zero the accumulated gradients, eligibility sums, spike counts and step counts (the
     traces go on: the network does not restart)."""
-    for a in (data.grad, data.esum, data.zsum, data.steps):
+    for a in (data.grad, data.esum, data.zsum, data.steps, data.dense[2], data.dense[3]):
         a[:] = 0.0
 
 
@@ -323,13 +391,19 @@ def projection_gradient(data: OnlineData, wiring, p: int, rule, dt: float) -> np
     regularisation (``rule.c_reg``; rates in Hz over the steps since the last reset, dt in
     ms) included, as plasticity.bptt.rate_regularization defines it."""
     s0, s1 = wiring.syn_off[p], wiring.syn_off[p + 1]
-    g = data.grad[s0:s1].copy()
+    g, esum = data.grad[s0:s1].copy(), data.esum[s0:s1]
+    off = int(data.params[p, DENSE_OFF])
+    if off >= 0:
+        pre = wiring.syn_pre[s0:s1] - wiring.src_off[p]
+        post = wiring.post_idx[s0:s1] - wiring.tgt_off[p]
+        flat = off + post * (wiring.src_off[p + 1] - wiring.src_off[p]) + pre
+        g, esum = data.dense[2][flat], data.dense[3][flat]
     if data.params[p, ROLE] == ROLE_HIDDEN and rule.c_reg > 0 and data.steps[p] > 0:
         steps = data.steps[p]
         to = wiring.tgt_off[p]
         rates = data.zsum[to:wiring.tgt_off[p + 1]] / steps * (1000.0 / dt)
         reg = rule.c_reg * (rates - rule.f_target) * (1000.0 / (dt * steps))
-        g += reg[wiring.post_idx[s0:s1] - to] * data.esum[s0:s1]
+        g += reg[wiring.post_idx[s0:s1] - to] * esum
     return g
 
 

@@ -55,6 +55,26 @@ def test_eprop_in_network_equals_eprop_gradients(n_alif, feedback, c_reg):
     assert learner.loss() == pytest.approx(loss, rel=1e-12)
 
 
+@pytest.mark.parametrize("n_alif", [0, 3])
+def test_sparse_recurrence_uses_the_csr_path_and_still_equals_eprop(n_alif):
+    """A recurrent projection with 30 % of the pairs is stored per synapse (CSR), not densely;
+    its gradients at the existing synapses equal e-prop on the RSNN whose W_rec is zero
+    elsewhere (absent synapses carry no signal)."""
+    net, x, target = _case(8, n_alif)
+    snn, learner = to_network(net, x, target, rule="eprop", c_reg=0.2, recurrent=models.fixed_probability(0.3))
+    p_rec = learner.projections["w_rec"]
+    assert p_rec.n_syn < 0.75 * 7 * 7
+    mask = p_rec.dense_weights(np.ones(p_rec.n_syn)) > 0
+    masked = net.copy()
+    masked.set_weights({"w_rec": np.where(mask, net.w_rec, 0.0)})
+    snn, learner = to_network(masked, x, target, rule="eprop", c_reg=0.2, recurrent=models.fixed_probability(0.3))
+    snn.run(T * net.dt)
+    got = learner.gradients()
+    want = eprop.gradients(masked, x[None], target[None], c_reg=0.2)
+    want["w_rec"] = np.where(mask, want["w_rec"], 0.0)
+    _assert_equal(got, want)
+
+
 def test_eprop_random_feedback_from_a_seed_draws_the_same_matrix():
     net, x, target = _case(4, 2)
     got, _ = _network_gradients(net, x, target, rule="eprop", feedback="random", seed=11)
