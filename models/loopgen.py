@@ -13,6 +13,7 @@ Files go to ``models/__pycache__/loops`` (or, if that is not writable, to
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -90,9 +91,7 @@ def source(families) -> str:
 def loop_for(families):
     """The compiled ``run_steps`` for this tuple of families (generated and imported once)."""
     text = source(families)
-    here = Path(__file__).parent
-    digest = hashlib.sha256("\n".join([text, source_digest(families),
-                                       sources_digest([here, Path(__file__).parent.parent / "plasticity"])])
+    digest = hashlib.sha256("\n".join([text, source_digest(families), _packages_digest()])
                             .encode()).hexdigest()[:20]
     name = f"plab_loop_{digest}"
     if name in _LOADED:
@@ -108,6 +107,14 @@ def loop_for(families):
     spec.loader.exec_module(module)
     _LOADED[name] = module.run_steps
     return module.run_steps
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_digest() -> str:
+    """The sources of ``models`` and ``plasticity`` as this process imported them (read once:
+    an edit made while a process runs takes effect in the next process)."""
+    here = Path(__file__).parent
+    return sources_digest([here, here.parent / "plasticity"])
 
 
 def _directory() -> Path:
