@@ -49,7 +49,8 @@ def test_conventions_copy_the_simulate_docstring():
     source = " ".join(models.simulate.__doc__.split())
     page = (DOCS / "conventions.md").read_text(encoding="utf-8")
     steps = re.findall(r"^\d\. \*\*(.+?)\*\*", page, flags=re.M)
-    assert steps == ["record", "integrate", "threshold and reset", "propagate", "postsynaptic plasticity events"]
+    assert steps == ["record", "integrate", "threshold and reset", "propagate", "postsynaptic plasticity events",
+                     "readouts", "modulators", "per-step rule hooks"]
     for step in steps:
         assert f"**{step}**" in source
     assert "potentiating pair with dt = 0" in source and "potentiating pair with Δt = 0" in " ".join(page.split())

@@ -55,3 +55,10 @@ def test_brian2_network(tmp_path):
     assert n_eq == n_plug > 0
     diff = float(re.search(r"max \|w_equations - w_plugin\| / g_max = ([\d.e+-]+)", out).group(1))
     assert diff < 1e-9                                  # the same rule, two paths, the same weights
+
+
+def test_eprop_in_network(tmp_path):
+    """The README's e-prop-in-a-Network example: the loss falls over three trials."""
+    out = run("eprop_in_network.py", cwd=tmp_path)
+    losses = [float(m) for m in re.findall(r"^\d+ ([\d.]+)$", out, flags=re.M)]
+    assert len(losses) == 3 and losses[2] < 0.95 * losses[0]
