@@ -36,6 +36,7 @@ from plasticity.errors import (ParameterError, check_dt, check_int, check_non_ne
                                check_positive)
 from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regularization, check_target,
                              check_window, log_softmax, loss_and_error, rate_regularization)
+from plasticity.readout import readout_step
 from plasticity.rsnn_step import input_current, neuron_step
 from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
@@ -214,35 +215,17 @@ class RSNN:
 
 
 # -- kernels --------------------------------------------------------------------------------
-@njit(cache=True, inline="always")
-def readout_step(z, w_out, b_out, kappa, y):
-    """y <- kappa*y + W_out z + b_out in place."""
-    n_out, n = w_out.shape
-    for k in range(n_out):
-        acc = kappa * y[k] + b_out[k]
-        for j in range(n):
-            if z[j] != 0.0:
-                acc += w_out[k, j] * z[j]
-        y[k] = acc
-
-
 @njit(cache=True)
 def forward_kernel(x, w_in_t, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta, adaptive, smooth_k, sp,
                    v, z, a, y, ps, cur, rec):
     """The whole forward pass into preallocated (batch, T, .) arrays (see :meth:`RSNN.forward`);
     ``w_in_t`` and ``w_rec_t`` are transposed (pre, post); zero inputs are skipped."""
     batch, T, n_in = x.shape
-    n = w_rec_t.shape[0]
-    n_out = w_out.shape[0]
-    vb = np.empty(n)
-    zb = np.empty(n)
-    ab = np.empty(n)
-    pb = np.empty(n)
-    yb = np.empty(n_out)
+    state = np.empty((4, w_rec_t.shape[0]))      # v, z, a and psi of one sequence's current step
+    vb, zb, ab, pb = state[0], state[1], state[2], state[3]
+    yb = np.empty(w_out.shape[0])
     for b in range(batch):
-        vb[:] = 0.0
-        zb[:] = 0.0
-        ab[:] = 0.0
+        state[:] = 0.0
         yb[:] = 0.0
         for t in range(T):
             input_current(x[b, t], w_in_t, cur)

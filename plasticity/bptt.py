@@ -27,6 +27,8 @@ import numpy as np
 from numba import njit
 
 from .errors import ParameterError, check_non_negative
+from .readout import log_softmax  # noqa: F401  (a name of models.rsnn)
+from .readout import softmax_ce_error, softmax_ce_error_reference
 
 LOSSES = ("mse", "ce")
 
@@ -63,7 +65,7 @@ def loss_and_gradients(net, x, target, *, loss="mse", detach_reset=False, window
     batch, T, _ = x.shape
     target = check_target(target, loss, batch, T, net.n_out)
     states = net.forward_reference(x) if reference else net.forward(x)
-    value, err = loss_and_error(states.y, target, loss, window)
+    value, err = loss_and_error(states.y, target, loss, window, reference=reference)
     reg_value, reg = rate_regularization(net.rates_hz(states.z), c_reg, f_target, net.dt, batch * T)
     args = (err, states.z, states.psi, net.w_out, net.w_rec, net.alpha, net.rho, net.kappa, net.v_th,
             net.beta_vec, net.adaptive, reg, bool(recurrent), not detach_reset)
@@ -240,30 +242,32 @@ def check_target(target, loss: str, batch: int, T: int, n_out: int) -> np.ndarra
     return arr.astype(np.int64)
 
 
-def log_softmax(m: np.ndarray) -> np.ndarray:
-    shifted = m - m.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def loss_and_error(y: np.ndarray, target: np.ndarray, loss: str = "mse", window: int | None = None):
-    """``(L, dL/dy)`` for readouts ``y`` (batch, T, n_out); ``target`` already validated."""
+def loss_and_error(y: np.ndarray, target: np.ndarray, loss: str = "mse", window: int | None = None, *,
+                   reference: bool = False):
+    """``(L, dL/dy)`` for readouts ``y`` (batch, T, n_out); ``target`` already validated. The CE
+    error is :func:`plasticity.readout.softmax_ce_error` per sequence (``reference=True``: its
+    NumPy twin)."""
     batch, T, n_out = y.shape
     if loss == "mse":
         diff = y - target
         return 0.5 * float(np.sum(diff * diff)) / batch, diff / batch
     w = check_window(window, T)
-    logp = log_softmax(y[:, T - w:].mean(axis=1))
-    value = -float(np.mean(logp[np.arange(batch), target]))
+    ysum = y[:, T - w:].sum(axis=1)
+    if reference:
+        losses, e = softmax_ce_error_reference(ysum, w, target, 1.0 / batch)
+    else:
+        e = np.empty((batch, n_out))
+        losses = np.array([softmax_ce_error(ysum[b], w, target[b], 1.0 / batch, e[b]) for b in range(batch)])
     err = np.zeros_like(y)
-    err[:, T - w:] = ce_error(logp, target, batch, w)[:, None, :]
-    return value, err
+    err[:, T - w:] = e[:, None, :]
+    return float(np.mean(losses)), err
 
 
 def ce_error(logp: np.ndarray, labels: np.ndarray, batch: int, window: int) -> np.ndarray:
-    """dL/dy_t (the same for every t in the window) of the CE loss, (batch, n_out)."""
-    g = np.exp(logp)
-    g[np.arange(batch), labels] -= 1.0
-    return g / (batch * window)
+    """dL/dy_t (the same for every t in the window) of the CE loss, (batch, n_out), from the
+    log-probabilities ``logp`` (kept for ``models.rsnn``'s names; the CE error itself is
+    :func:`plasticity.readout.softmax_ce_error_reference`)."""
+    return softmax_ce_error_reference(logp, 1, labels, 1.0 / (batch * window))[1]
 
 
 def accuracy(y: np.ndarray, labels: np.ndarray, window: int | None = None) -> float:
