@@ -40,13 +40,15 @@ still exact (and still O(1) in T).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .bptt import check_loss, check_regularization, check_target, check_window, rate_regularization
 from .errors import ParameterError, check_choice
-from .rsnn_step import input_current, neuron_step
+from .rsnn_step import (apply_window_error, apply_window_errors, as_network, check_batch, clear_rows, finish_gradients,
+                        new_sequences, new_sums, new_work, online_step, presynaptic, split_gradients, step_arrays)
 
 FEEDBACK = ("symmetric", "random", "adaptive")
 
@@ -69,53 +71,38 @@ def feedback_matrix(net, feedback: str = "symmetric", B=None, seed=None) -> np.n
     return np.random.default_rng(seed).standard_normal((net.n_rec, net.n_out)) / math.sqrt(net.n_rec)
 
 
-class _State:
-    """Everything e-prop keeps for one batch of sequences: O(batch * n_rec * (n_in + n_rec)),
-    independent of the sequence length."""
+class Eligibility(NamedTuple):
+    """e-prop's eligibility vectors per sequence, (batch, n_rec, P): ``eps_v`` (kept only with
+    the reset path, else (batch, 1, 1): then xbar is eps_v), ``eps_a`` and the filtered trace
+    ``ebar``. With :class:`~plasticity.rsnn_step.Sequences` O(batch * n_rec * P), independent
+    of the sequence length."""
 
-    def __init__(self, batch, n_in, n, n_out, reset, use_reg):
-        P = n_in + n
-        self.v, self.z, self.a, self.ps = (np.zeros((batch, n)) for _ in range(4))
-        self.y = np.zeros((batch, n_out))
-        self.pre = np.zeros(P)
-        self.cur = np.zeros(n)
-        self.rec = np.zeros(n)
-        self.xbar = np.zeros((batch, P))
-        self.eps_v = np.zeros((batch, n, P) if reset else (batch, 1, 1))
-        self.eps_a = np.zeros((batch, n, P))
-        self.ebar = np.zeros((batch, n, P))
-        self.S = np.zeros((batch, n, P))          # CE: window sum of ebar
-        self.esum = np.zeros((n, P) if use_reg else (1, 1))
-        self.zbar = np.zeros((batch, n))
-        self.cb = np.zeros(batch)
-        self.s_zbar = np.zeros((batch, n))
-        self.s_cb = np.zeros(batch)
-        self.ysum = np.zeros((batch, n_out))
-        self.err = np.zeros(n_out)
-        self.L = np.zeros(n)
-        self.G = np.zeros((n, P))
-        self.g_out = np.zeros((n_out, n))
-        self.g_b = np.zeros(n_out)
-        self.zsum = np.zeros(n)
-        self.acc = np.zeros(3)                    # [MSE sum of squares, steps, window steps]
+    eps_v: np.ndarray
+    eps_a: np.ndarray
+    ebar: np.ndarray
 
 
-@njit(cache=True)
-def advance(x_t, tgt_t, mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha, rho, kappa, v_th,
-            beta, adaptive, smooth_k, sp, reset, use_reg,
-            v, z, a, y, ps, pre, cur, rec, xbar, eps_v, eps_a, ebar, S, esum, zbar, cb, s_zbar,
-            s_cb, ysum, err, L, G, g_out, g_b, zsum, acc):
-    """One step of one sequence (1-D/2-D views of that sequence's state). mode 0: MSE with
-    target ``tgt_t``; mode 1: CE (accumulate window sums when ``in_window``). ``w_in`` and
-    ``w_rec_t`` are transposed (pre, post); ``cb``/``s_cb`` are length-1 arrays. Allocates nothing."""
-    n = v.size
-    n_in = x_t.size
+def new_eligibility(batch: int, n_in: int, n: int, reset: bool) -> Eligibility:
     P = n_in + n
-    n_out = y.size
-    for l in range(n_in):
-        pre[l] = x_t[l]
-    for k in range(n):
-        pre[n_in + k] = z[k]                      # z_{t-1}
+    return Eligibility(np.zeros((batch, n, P) if reset else (batch, 1, 1)), np.zeros((batch, n, P)),
+                       np.zeros((batch, n, P)))
+
+
+# _nrt=False (here, in run_kernel and step_kernel): the kernels allocate nothing, and without
+# reference counting the per-step access to the named state's arrays and rows costs nothing
+# (with it, up to ~40 % of a small network's time).
+@njit(cache=True, _nrt=False)
+def advance(b, x_t, tgt_t, mode, in_window, scale, net, fb, reset, use_reg, st, el, sums, work):
+    """One step of sequence ``b``. mode 0: MSE with target ``tgt_t``; mode 1: CE (accumulate
+    window sums when ``in_window``). ``fb`` is the feedback matrix B (n_rec, n_out); ``reset``
+    keeps the reset path, ``use_reg`` sums the eligibility for the rate regularization.
+    Allocates nothing."""
+    n = st.v.shape[1]
+    P = work.pre.size
+    alpha, rho, kappa, v_th, beta, adaptive = net.alpha, net.rho, net.kappa, net.v_th, net.beta, net.adaptive
+    pre, ps, xbar = work.pre, st.ps[b], st.xbar[b]
+    eps_v, eps_a, ebar = el.eps_v[b], el.eps_a[b], el.ebar[b]
+    presynaptic(x_t, st.z[b], pre)
     # eligibility vectors at t from t-1 (old traces, old psi)
     for j in range(n):
         pp = ps[j]                                # psi_{t-1}: ps is updated below
@@ -129,44 +116,10 @@ def advance(x_t, tgt_t, mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb,
         elif adaptive[j] != 0.0:
             for l in range(P):
                 eps_a[j, l] = rho * eps_a[j, l] + pp * (xbar[l] - bj * eps_a[j, l])
-    for l in range(P):
-        xbar[l] = alpha * xbar[l] + pre[l]
-    # the network step
-    input_current(x_t, w_in, cur)                  # w_in is passed transposed: (n_in, n_rec)
-    neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v, z, a, ps, rec)
-    for j in range(n):
-        zsum[j] += z[j]
-    for k in range(n_out):
-        s = kappa * y[k] + b_out[k]
-        for j in range(n):
-            s += w_out[k, j] * z[j]
-        y[k] = s
-    # readout traces and the learning signal
-    cb[0] = kappa * cb[0] + 1.0
-    for j in range(n):
-        zbar[j] = kappa * zbar[j] + z[j]
-    acc[1] += 1.0
-    if mode == 0:
-        for k in range(n_out):
-            d = y[k] - tgt_t[k]
-            acc[0] += d * d
-            err[k] = d * scale
-            g_b[k] += err[k] * cb[0]
-            for j in range(n):
-                g_out[k, j] += err[k] * zbar[j]
-        for j in range(n):
-            s = 0.0
-            for k in range(n_out):
-                s += fb[j, k] * err[k]
-            L[j] = s
-    elif in_window:
-        acc[2] += 1.0
-        s_cb[0] += cb[0]
-        for j in range(n):
-            s_zbar[j] += zbar[j]
-        for k in range(n_out):
-            ysum[k] += y[k]
+    # the network step, the readout and its error (xbar <- alpha*xbar + p_t there)
+    online_step(b, x_t, tgt_t, mode, in_window, scale, alpha, net, fb, st, sums, work, sums.g_out, sums.g_b)
     # eligibility traces, filtered, accumulated
+    L, G, S, esum = work.L, sums.G, st.S[b], sums.esum
     for j in range(n):
         pj = ps[j]
         if reset:
@@ -231,99 +184,34 @@ def _row_general(eb, ev, ea, g, s, es, pj, pjb, lj, kappa, mode, in_window, use_
             eb[l] = kappa * eb[l] + (pj * ev[l] - pjb * ea[l])
 
 
-@njit(cache=True)
-def finish_ce(label, scale, fb, S, s_zbar, s_cb, ysum, n_window, err, L, G, g_out, g_b):
-    """End of one CE sequence: its error (softmax(window mean) - one-hot) * scale / window is
-    the same for every step of the window; apply it to the window sums. Returns -log p[label]."""
-    n_out = ysum.size
-    n, P = S.shape
-    m_max = -np.inf
-    for k in range(n_out):
-        m = ysum[k] / n_window
-        if m > m_max:
-            m_max = m
-    tot = 0.0
-    for k in range(n_out):
-        tot += math.exp(ysum[k] / n_window - m_max)
-    logz = m_max + math.log(tot)
-    for k in range(n_out):
-        p = math.exp(ysum[k] / n_window - logz)
-        err[k] = ((p - 1.0) if k == label else p) * scale / n_window
-    for j in range(n):
-        s = 0.0
-        for k in range(n_out):
-            s += fb[j, k] * err[k]
-        L[j] = s
-        for l in range(P):
-            G[j, l] += s * S[j, l]
-    for k in range(n_out):
-        g_b[k] += err[k] * s_cb
-        for j in range(n):
-            g_out[k, j] += err[k] * s_zbar[j]
-    return logz - ysum[label] / n_window
-
-
-@njit(cache=True)
-def run_kernel(x, tgt, labels, mode, window, w_in, w_rec_t, w_out, b_out, fb, alpha, rho, kappa, v_th, beta,
-               adaptive, smooth_k, sp, reset, use_reg,
-               v, z, a, y, ps, pre, cur, rec, xbar, eps_v, eps_a, ebar, S, esum, zbar, cb, s_zbar,
-               s_cb, ysum, err, L, G, g_out, g_b, zsum, acc):
-    """The whole batch, one sequence after another, reusing one sequence's state (row 0 of
-    every state array): memory independent of T and of the batch size. Returns the CE sum
-    of -log p (0 for MSE)."""
+@njit(cache=True, _nrt=False)
+def run_kernel(x, tgt, labels, mode, window, net, fb, reset, use_reg, st, el, sums, work):
+    """The whole batch, one sequence after another, reusing one sequence's state (``st`` and
+    ``el`` hold one sequence): memory independent of T and of the batch size. Returns the CE
+    sum of -log p (0 for MSE)."""
     batch, T, _ = x.shape
     scale = 1.0 / batch
     ce = 0.0
     for b in range(batch):
-        v[0] = 0.0
-        z[0] = 0.0
-        a[0] = 0.0
-        y[0] = 0.0
-        ps[0] = 0.0
-        xbar[0] = 0.0
-        eps_v[0] = 0.0
-        eps_a[0] = 0.0
-        ebar[0] = 0.0
-        S[0] = 0.0
-        zbar[0] = 0.0
-        cb[0] = 0.0
-        s_zbar[0] = 0.0
-        s_cb[0] = 0.0
-        ysum[0] = 0.0
-        L[:] = 0.0
-        acc[2] = 0.0
+        clear_rows(st, 0)
+        clear_rows(el, 0)
+        work.L[:] = 0.0
+        sums.acc[2] = 0.0
         for t in range(T):
             tgt_t = tgt[b, t] if mode == 0 else tgt[0, 0]     # CE passes a (1, 1, n_out) dummy
-            advance(x[b, t], tgt_t, mode, t >= T - window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha,
-                    rho, kappa, v_th, beta, adaptive, smooth_k, sp, reset, use_reg,
-                    v[0], z[0], a[0], y[0], ps[0], pre, cur, rec, xbar[0], eps_v[0], eps_a[0],
-                    ebar[0], S[0], esum, zbar[0], cb[0:1], s_zbar[0], s_cb[0:1], ysum[0], err, L, G, g_out,
-                    g_b, zsum, acc)
+            advance(0, x[b, t], tgt_t, mode, t >= T - window, scale, net, fb, reset, use_reg, st, el, sums, work)
         if mode == 1:
-            ce += finish_ce(labels[b], scale, fb, S[0], s_zbar[0], s_cb[0], ysum[0], window, err, L, G, g_out, g_b)
+            ce += apply_window_error(0, labels[b], window, scale, fb, st, sums, work)
     return ce
 
 
-def _kernel_net_args(net, fb):
-    return (np.ascontiguousarray(net.w_in.T), np.ascontiguousarray(net.w_rec.T), np.ascontiguousarray(net.w_out),
-            np.ascontiguousarray(net.b_out), np.ascontiguousarray(fb), net.alpha, net.rho, net.kappa, net.v_th,
-            net.beta_vec, net.adaptive, 0.0 if net.smooth is None else float(net.smooth), net.kernel_surrogate())
-
-
-def _state_args(st):
-    return (st.v, st.z, st.a, st.y, st.ps, st.pre, st.cur, st.rec, st.xbar, st.eps_v, st.eps_a,
-            st.ebar, st.S, st.esum, st.zbar, st.cb, st.s_zbar, st.s_cb, st.ysum, st.err, st.L, st.G, st.g_out,
-            st.g_b, st.zsum, st.acc)
-
-
-def _finalize(net, st, c_reg, f_target, n_samples):
-    n_in = net.n_in
-    rates = st.zsum / n_samples * (1000.0 / net.dt)
-    _, reg = rate_regularization(rates, c_reg, f_target, net.dt, n_samples)
-    G = st.G + (reg[:, None] * st.esum if c_reg > 0 else 0.0)
-    w_rec = G[:, n_in:].copy()
-    np.fill_diagonal(w_rec, 0.0)
-    return {"w_in": G[:, :n_in].copy(), "w_rec": w_rec, "w_out": st.g_out.copy(), "b_out": st.g_b.copy()}
+@njit(cache=True, _nrt=False)
+def step_kernel(x_t, tgt_t, mode, in_window, scale, net, fb, reset, use_reg, st, el, sums, work):
+    """:func:`advance` for every sequence of a batch."""
+    for b in range(x_t.shape[0]):
+        if mode == 1:
+            work.L[:] = 0.0
+        advance(b, x_t[b], tgt_t[b], mode, in_window, scale, net, fb, reset, use_reg, st, el, sums, work)
 
 
 def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_reg=0.0, f_target=10.0,
@@ -337,18 +225,21 @@ def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_r
     c_reg, f_target = check_regularization(c_reg, f_target)
     x = net.check_input(x)
     batch, T, n_in = x.shape
-    target = check_target(target, loss, batch, T, net.n_out)
+    n, n_out = net.n_rec, net.n_out
+    target = check_target(target, loss, batch, T, n_out)
     w = check_window(window, T) if loss == "ce" else T
-    fb = feedback_matrix(net, feedback, B, seed)
+    fb = np.ascontiguousarray(feedback_matrix(net, feedback, B, seed))
     reset = not detach_reset
-    st = _State(1, n_in, net.n_rec, net.n_out, reset, c_reg > 0)
+    st, el = new_sequences(1, n_in, n, n_out), new_eligibility(1, n_in, n, reset)
+    sums = new_sums(n_in, n, n_out, c_reg > 0)
     mode = 0 if loss == "mse" else 1
-    tgt = target if mode == 0 else np.zeros((1, 1, net.n_out))
+    tgt = target if mode == 0 else np.zeros((1, 1, n_out))
     labels = target if mode == 1 else np.zeros(1, dtype=np.int64)
-    ce = run_kernel(x, tgt, labels, mode, w, *_kernel_net_args(net, fb), reset, c_reg > 0, *_state_args(st))
-    grads = _finalize(net, st, c_reg, f_target, batch * T)
+    ce = run_kernel(x, tgt, labels, mode, w, as_network(net), fb, reset, c_reg > 0, st, el, sums,
+                    new_work(n_in, n, n_out))
+    grads = finish_gradients(net, sums, c_reg, f_target, batch * T)
     if return_loss:
-        value = 0.5 * st.acc[0] / batch if mode == 0 else ce / batch
+        value = 0.5 * sums.acc[0] / batch if mode == 0 else ce / batch
         return grads, float(value)
     return grads
 
@@ -389,80 +280,45 @@ class EProp:
 
     def reset(self, batch: int) -> None:
         """Start ``batch`` new sequences (states and accumulated gradients zero)."""
-        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ParameterError(f"batch must be an integer >= 1, got {batch!r}")
         net = self.net
-        self._batch = int(batch)
-        self._st = _State(self._batch, net.n_in, net.n_rec, net.n_out, not self.detach_reset, self.c_reg > 0)
-        self._cb = np.zeros((self._batch, 1))
-        self._scb = np.zeros((self._batch, 1))
+        self._batch = check_batch(batch)
+        self._st = new_sequences(self._batch, net.n_in, net.n_rec, net.n_out)
+        self._el = new_eligibility(self._batch, net.n_in, net.n_rec, not self.detach_reset)
+        self._sums = new_sums(net.n_in, net.n_rec, net.n_out, self.c_reg > 0)
+        self._work = new_work(net.n_in, net.n_rec, net.n_out)
 
     def step(self, x_t, target_t=None, *, in_window=True) -> np.ndarray:
         """Advance every sequence by one step with inputs ``x_t`` (batch, n_in); returns y_t
         (batch, n_out). MSE needs ``target_t`` (batch, n_out)."""
         if self._st is None:
             raise ParameterError("call reset(batch) before step()")
-        net, st, batch = self.net, self._st, self._batch
-        x_t = np.asarray(x_t, dtype=np.float64)
-        if x_t.shape != (batch, net.n_in) or not np.all(np.isfinite(x_t)):
-            raise ParameterError(f"x_t must be finite with shape (batch, n_in) = {(batch, net.n_in)}, got {x_t.shape}")
-        mode = 0 if self.loss == "mse" else 1
-        if mode == 0:
-            tgt = np.asarray(target_t, dtype=np.float64) if target_t is not None else None
-            if tgt is None or tgt.shape != (batch, net.n_out) or not np.all(np.isfinite(tgt)):
-                raise ParameterError(f"target_t must be finite with shape (batch, n_out) = {(batch, net.n_out)}")
-        else:
-            tgt = np.zeros((batch, net.n_out))
-        step_kernel(np.ascontiguousarray(x_t), np.ascontiguousarray(tgt), mode, bool(in_window), 1.0 / batch,
-                    *_kernel_net_args(net, self.feedback_weights), not self.detach_reset, self.c_reg > 0,
-                    st.v, st.z, st.a, st.y, st.ps, st.pre, st.cur, st.rec, st.xbar, st.eps_v, st.eps_a,
-                    st.ebar, st.S, st.esum, st.zbar, self._cb, st.s_zbar, self._scb, st.ysum, st.err, st.L,
-                    st.G, st.g_out, st.g_b, st.zsum, st.acc)
-        return st.y.copy()
+        net, batch = self.net, self._batch
+        x_t, tgt, mode = step_arrays(net, batch, self.loss, x_t, target_t)
+        step_kernel(x_t, tgt, mode, bool(in_window), 1.0 / batch, as_network(net),
+                    np.ascontiguousarray(self.feedback_weights), not self.detach_reset, self.c_reg > 0, self._st,
+                    self._el, self._sums, self._work)
+        return self._st.y.copy()
 
     def gradients(self, labels=None) -> dict:
         """The gradient accumulated since :meth:`reset` (CE: apply the window error for ``labels``)."""
-        st, batch, net = self._st, self._batch, self.net
-        if st is None:
+        if self._st is None:
             raise ParameterError("call reset(batch) and step() before gradients()")
-        steps = int(round(st.acc[1] / batch))
+        st, sums, batch, net = self._st, self._sums, self._batch, self.net
+        steps = int(round(sums.acc[1] / batch))
         if steps < 1:
             raise ParameterError("no step() since reset(): nothing to differentiate")
         if self.loss == "ce":
             labels = check_target(labels, "ce", batch, steps, net.n_out)
-            n_window = st.acc[2] / batch
+            n_window = sums.acc[2] / batch
             if n_window < 1:
                 raise ParameterError("no step() had in_window=True: the CE window is empty")
-            G0, go0, gb0 = st.G.copy(), st.g_out.copy(), st.g_b.copy()
-            self.loss_value = 0.0
-            for b in range(batch):
-                self.loss_value += finish_ce(labels[b], 1.0 / batch, self.feedback_weights, st.S[b], st.s_zbar[b],
-                                             self._scb[b, 0], st.ysum[b], n_window, st.err, st.L, G0, go0, gb0) / batch
-            st = _Copy(st, G=G0, g_out=go0, g_b=gb0)
+            sums = sums._replace(G=sums.G.copy(), g_out=sums.g_out.copy(), g_b=sums.g_b.copy())
+            self.loss_value = apply_window_errors(labels, n_window, 1.0 / batch,
+                                                  np.ascontiguousarray(self.feedback_weights), st, sums,
+                                                  self._work) / batch
         else:
-            self.loss_value = 0.5 * st.acc[0] / batch
-        return _finalize(net, st, self.c_reg, self.f_target, batch * steps)
-
-
-class _Copy:
-    def __init__(self, st, **over):
-        self.__dict__.update(st.__dict__)
-        self.__dict__.update(over)
-
-
-@njit(cache=True)
-def step_kernel(x_t, tgt_t, mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha, rho, kappa, v_th, beta,
-                adaptive, smooth_k, sp, reset, use_reg,
-                v, z, a, y, ps, pre, cur, rec, xbar, eps_v, eps_a, ebar, S, esum, zbar, cb, s_zbar,
-                s_cb, ysum, err, L, G, g_out, g_b, zsum, acc):
-    """:func:`advance` for every sequence of a batch (state arrays with a leading batch axis)."""
-    for b in range(x_t.shape[0]):
-        if mode == 1:
-            L[:] = 0.0
-        advance(x_t[b], tgt_t[b], mode, in_window, scale, w_in, w_rec_t, w_out, b_out, fb, alpha, rho, kappa,
-                v_th, beta, adaptive, smooth_k, sp, reset, use_reg,
-                v[b], z[b], a[b], y[b], ps[b], pre, cur, rec, xbar[b], eps_v[b], eps_a[b], ebar[b],
-                S[b], esum, zbar[b], cb[b], s_zbar[b], s_cb[b], ysum[b], err, L, G, g_out, g_b, zsum, acc)
+            self.loss_value = 0.5 * sums.acc[0] / batch
+        return finish_gradients(net, sums, self.c_reg, self.f_target, batch * steps)
 
 
 def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f_target=10.0, B=None,
@@ -476,7 +332,7 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
     n, P = net.n_rec, n_in + net.n_rec
     s = net.forward_reference(x)
     target = check_target(target, loss, batch, T, net.n_out)
-    _, err = loss_and_error(s.y, target, loss, window)
+    _, err = loss_and_error(s.y, target, loss, window, reference=True)
     _, reg = rate_regularization(net.rates_hz(s.z), c_reg, f_target, net.dt, batch * T)
     fb = net.w_out.T if B is None else B
     beta = net.beta_vec[None, :, None]
@@ -502,6 +358,4 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
         g_out += err[:, t].T @ zb
         g_b += err[:, t].sum(axis=0) * cbar
         z_prev = s.z[:, t]
-    w_rec = G[:, n_in:].copy()
-    np.fill_diagonal(w_rec, 0.0)
-    return {"w_in": G[:, :n_in].copy(), "w_rec": w_rec, "w_out": g_out, "b_out": g_b}
+    return split_gradients(G, g_out, g_b, n_in)

@@ -25,13 +25,16 @@ dv_t/dW = a_hat_t. With a leaky readout, recurrence or adaptation it is an appro
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from .bptt import (check_loss, check_regularization, check_target, check_window, loss_and_error,
                    rate_regularization)
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .rsnn_step import input_current, neuron_step
+from .rsnn_step import (apply_window_errors, as_network, check_batch, finish_gradients, new_sequences, new_sums,
+                        new_work, online_step, presynaptic, split_gradients, step_arrays)
 
 VARIANTS = ("A", "O")
 
@@ -68,114 +71,84 @@ def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_r
     if reference:
         return gradients_reference(net, x, target, loss=loss, window=w, c_reg=c_reg, f_target=f_target, lr=lr,
                                    lam=lam, return_loss=return_loss)
-    n, n_out, P = net.n_rec, net.n_out, n_in + net.n_rec
+    n, n_out = net.n_rec, net.n_out
     mode = 0 if loss == "mse" else 1
-    w_in_t = np.ascontiguousarray(net.w_in.T)
-    w_rec_t = np.ascontiguousarray(net.w_rec.T)
-    w_out = net.w_out.copy()
-    b_out = net.b_out.copy()
-    v, z, a, ps, zbar, s_zbar = (np.zeros((batch, n)) for _ in range(6))
-    y, ysum = np.zeros((batch, n_out)), np.zeros((batch, n_out))
-    xhat = np.zeros((batch, P))
-    cb, s_cb = np.zeros(batch), np.zeros(batch)
-    S = np.zeros((batch, n, P) if mode == 1 else (1, 1, 1))
-    esum = np.zeros((n, P) if c_reg > 0 else (1, 1))
-    G, Gs = np.zeros((n, P)), np.zeros((n, P))
-    g_out, gs_out = np.zeros((n_out, n)), np.zeros((n_out, n))
-    g_b, gs_b = np.zeros(n_out), np.zeros(n_out)
+    kn = as_network(net, copy=True)
+    st, sums = new_sequences(batch, n_in, n, n_out, window_sums=mode == 1), new_sums(n_in, n, n_out, c_reg > 0)
     tgt = target if mode == 0 else np.zeros((1, 1, n_out))
     labels = target if mode == 1 else np.zeros(1, dtype=np.int64)
-    zsum, acc = np.zeros(n), np.zeros(1)
-    ce = ottt_kernel(x, tgt, labels, mode, w, lr, lam, w_in_t, w_rec_t, w_out, b_out, net.alpha, net.rho, net.kappa,
-                     net.v_th, net.beta_vec, net.adaptive, 0.0 if net.smooth is None else float(net.smooth),
-                     net.kernel_surrogate(), c_reg > 0, v, z, a, y, ps, xhat, zbar, cb, S, s_zbar, s_cb, ysum, esum,
-                     np.zeros(P), np.zeros(n), np.zeros(n), np.zeros(n_out), np.zeros(n), G, Gs, g_out, gs_out,
-                     g_b, gs_b, zsum, acc)
+    ce = ottt_kernel(x, tgt, labels, mode, w, lr, lam, kn, c_reg > 0, st, sums, new_step_sums(n_in, n, n_out),
+                     new_work(n_in, n, n_out))
     if variant == "O":
-        net.set_weights({"w_in": w_in_t.T, "w_rec": w_rec_t.T, "w_out": w_out, "b_out": b_out})
-    rates = zsum / (batch * T) * (1000.0 / net.dt)
-    _, reg = rate_regularization(rates, c_reg, f_target, net.dt, batch * T)
-    if c_reg > 0:
-        G += reg[:, None] * esum
-    grads = _split(G, g_out, g_b, n_in)
+        _write_back(net, kn)
+    grads = finish_gradients(net, sums, c_reg, f_target, batch * T)
     if return_loss:
-        return grads, float(0.5 * acc[0] / batch if mode == 0 else ce / batch)
+        return grads, float(0.5 * sums.acc[0] / batch if mode == 0 else ce / batch)
     return grads
 
 
-def _split(G, g_out, g_b, n_in):
-    w_rec = G[:, n_in:].copy()
-    np.fill_diagonal(w_rec, 0.0)
-    return {"w_in": G[:, :n_in].copy(), "w_rec": w_rec, "w_out": g_out.copy(), "b_out": g_b.copy()}
+def _write_back(net, kn) -> None:
+    """Give ``net`` the weights the kernel updated (variant O)."""
+    net.set_weights({"w_in": kn.w_in_t.T, "w_rec": kn.w_rec_t.T, "w_out": kn.w_out, "b_out": kn.b_out})
 
 
-@njit(cache=True)
-def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b_out, alpha, rho, kappa, v_th, beta,
-                adaptive, smooth_k, sp, use_reg, v, z, a, y, ps, xhat, zbar, cb, S, s_zbar, s_cb, ysum, esum,
-                pre, cur, rec, err, dv, G, Gs, g_out, gs_out, g_b, gs_b, zsum, acc, finalize=True):
+class StepSums(NamedTuple):
+    """One step's gradients summed over the batch (variant O applies them after the step):
+    ``G`` of [W_in, W_rec] (n_rec, P), ``g_out`` and ``g_b`` of the readout."""
+
+    G: np.ndarray
+    g_out: np.ndarray
+    g_b: np.ndarray
+
+
+def new_step_sums(n_in: int, n: int, n_out: int) -> StepSums:
+    return StepSums(np.zeros((n, n_in + n)), np.zeros((n_out, n)), np.zeros(n_out))
+
+
+# _nrt=False: the loop allocates nothing, and without reference counting the per-step access to
+# the named state's arrays and rows costs nothing (with it, ~25 % more time on a small network).
+@njit(cache=True, _nrt=False)
+def ottt_kernel(x, tgt, labels, mode, window, lr, lam, net, use_reg, st, sums, step, work, finalize=True):
     """The OTTT time loop (time outer, batch inner, so variant O can update after each step).
-    Weights are the (transposed, for inputs and recurrence) copies it is given; with lr > 0
-    they are updated in place. The state arrays carry over between calls, so calling it on one
-    step at a time with ``finalize=False`` (window = 1 inside the CE window, else 0) is the
-    online use (:class:`OTTT`). Returns the CE sum of -log p (0 for MSE or not finalized)."""
+    ``net`` holds the weights (input and recurrent ones transposed); with lr > 0 they are
+    updated in place. ``st`` (:class:`~plasticity.rsnn_step.Sequences`, xbar = a_hat with decay
+    ``lam``), ``sums`` and ``step`` carry over between calls, so calling it on one step at a
+    time with ``finalize=False`` (window = 1 inside the CE window, else 0) is the online use
+    (:class:`OTTT`). Returns the CE sum of -log p (0 for MSE or not finalized)."""
     batch, T, n_in = x.shape
-    n = v.shape[1]
-    n_out = y.shape[1]
+    n = st.v.shape[1]
     P = n_in + n
     scale = 1.0 / batch
+    fb = net.w_out.T                  # OTTT's learning signal is W_out^T e_t, with W_out as it is now
+    Gs, gs_out, gs_b, G, g_out, g_b, esum = step.G, step.g_out, step.g_b, sums.G, sums.g_out, sums.g_b, sums.esum
+    w_in_t, w_rec_t, w_out, b_out = net.w_in_t, net.w_rec_t, net.w_out, net.b_out
+    L = work.L
     for t in range(T):
         in_window = t >= T - window
         for b in range(batch):
-            for l in range(n_in):
-                pre[l] = x[b, t, l]
-            for k in range(n):
-                pre[n_in + k] = z[b, k]
-            for l in range(P):
-                xhat[b, l] = lam * xhat[b, l] + pre[l]
-            input_current(x[b, t], w_in_t, cur)
-            neuron_step(cur, w_rec_t, alpha, rho, v_th, beta, adaptive, smooth_k, sp, v[b], z[b], a[b], ps[b], rec)
-            for j in range(n):
-                zsum[j] += z[b, j]
-            for k in range(n_out):
-                s = kappa * y[b, k] + b_out[k]
-                for j in range(n):
-                    s += w_out[k, j] * z[b, j]
-                y[b, k] = s
-            cb[b] = kappa * cb[b] + 1.0
-            for j in range(n):
-                zbar[b, j] = kappa * zbar[b, j] + z[b, j]
+            presynaptic(x[b, t], st.z[b], work.pre)
+            tgt_t = tgt[b, t] if mode == 0 else tgt[0, 0]     # CE passes a (1, 1, n_out) dummy
+            online_step(b, x[b, t], tgt_t, mode, in_window, scale, lam, net, fb, st, sums, work, gs_out, gs_b)
+            ps, xhat = st.ps[b], st.xbar[b]
             if mode == 0:
-                for k in range(n_out):
-                    d = y[b, k] - tgt[b, t, k]
-                    acc[0] += d * d
-                    err[k] = d * scale
-                    gs_b[k] += err[k] * cb[b]
-                    for j in range(n):
-                        gs_out[k, j] += err[k] * zbar[b, j]
                 for j in range(n):
-                    s = 0.0
-                    for k in range(n_out):
-                        s += w_out[k, j] * err[k]
-                    dv[j] = ps[b, j] * s
-                    if dv[j] != 0.0:
+                    dv = ps[j] * L[j]
+                    if dv != 0.0:
                         for l in range(P):
-                            Gs[j, l] += dv[j] * xhat[b, l]
+                            Gs[j, l] += dv * xhat[l]
             elif in_window:
-                s_cb[b] += cb[b]
-                for k in range(n_out):
-                    ysum[b, k] += y[b, k]
+                S = st.S[b]
                 for j in range(n):
-                    s_zbar[b, j] += zbar[b, j]
-                    pj = ps[b, j]
+                    pj = ps[j]
                     if pj != 0.0:
                         for l in range(P):
-                            S[b, j, l] += pj * xhat[b, l]
+                            S[j, l] += pj * xhat[l]
             if use_reg:
                 for j in range(n):
-                    pj = ps[b, j]
+                    pj = ps[j]
                     if pj != 0.0:
                         for l in range(P):
-                            esum[j, l] += pj * xhat[b, l]
+                            esum[j, l] += pj * xhat[l]
         if mode == 0:
             for j in range(n):
                 for l in range(P):
@@ -186,7 +159,7 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b
                         elif l - n_in != j:
                             w_rec_t[l - n_in, j] -= lr * Gs[j, l]
                     Gs[j, l] = 0.0
-            for k in range(n_out):
+            for k in range(b_out.size):
                 g_b[k] += gs_b[k]
                 if lr > 0.0:
                     b_out[k] -= lr * gs_b[k]
@@ -197,40 +170,8 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, w_in_t, w_rec_t, w_out, b
                         w_out[k, j] -= lr * gs_out[k, j]
                     gs_out[k, j] = 0.0
     if finalize and mode == 1:
-        return finish_ce(labels, window, scale, w_out, ysum, S, s_zbar, s_cb, err, G, g_out, g_b)
+        return apply_window_errors(labels, window, scale, fb, st, sums, work)
     return 0.0
-
-
-@njit(cache=True)
-def finish_ce(labels, window, scale, w_out, ysum, S, s_zbar, s_cb, err, G, g_out, g_b):
-    """End of CE sequences: the error (softmax(window mean) - one-hot) * scale / window, the
-    same for every step of the window, applied to the window sums. Returns the sum of -log p."""
-    batch, n_out = ysum.shape
-    n, P = G.shape
-    ce = 0.0
-    for b in range(batch):
-        m_max = -np.inf
-        for k in range(n_out):
-            m_max = max(m_max, ysum[b, k] / window)
-        tot = 0.0
-        for k in range(n_out):
-            tot += np.exp(ysum[b, k] / window - m_max)
-        logz = m_max + np.log(tot)
-        for k in range(n_out):
-            p = np.exp(ysum[b, k] / window - logz)
-            err[k] = ((p - 1.0) if k == labels[b] else p) * scale / window
-        ce += logz - ysum[b, labels[b]] / window
-        for j in range(n):
-            s = 0.0
-            for k in range(n_out):
-                s += w_out[k, j] * err[k]
-            for l in range(P):
-                G[j, l] += s * S[b, j, l]
-        for k in range(n_out):
-            g_b[k] += err[k] * s_cb[b]
-            for j in range(n):
-                g_out[k, j] += err[k] * s_zbar[b, j]
-    return ce
 
 
 def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f_target=10.0, lr=0.0, lam=None,
@@ -286,7 +227,7 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
     Y = np.stack(ys, axis=1)
     value = 0.5 * sq / batch
     if loss == "ce":
-        value, err = loss_and_error(Y, target, "ce", window)
+        value, err = loss_and_error(Y, target, "ce", window, reference=True)
         for t in range(T - window, T):
             G += np.einsum("bj,bl->jl", psis[t] * (err[:, t] @ w_out), xhats[t])
             g_out += err[:, t].T @ zbars[t]
@@ -297,7 +238,7 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
         G += sum(np.einsum("bj,bl->jl", psis[t] * reg, xhats[t]) for t in range(T))
     if lr > 0:
         net.set_weights({"w_in": w_in, "w_rec": w_rec, "w_out": w_out, "b_out": b_out})
-    grads = _split(G, g_out, g_b, n_in)
+    grads = split_gradients(G, g_out, g_b, n_in)
     return (grads, float(value)) if return_loss else grads
 
 
@@ -335,19 +276,14 @@ class OTTT:
 
     def reset(self, batch: int) -> None:
         """Start ``batch`` new sequences (states, traces and accumulated gradients zero)."""
-        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-            raise ParameterError(f"batch must be an integer >= 1, got {batch!r}")
         net = self.net
         n, n_out, n_in = net.n_rec, net.n_out, net.n_in
-        P = n_in + n
-        self._batch = int(batch)
-        z = lambda *shape: np.zeros(shape)  # noqa: E731
-        self._w = [np.ascontiguousarray(net.w_in.T), np.ascontiguousarray(net.w_rec.T), net.w_out.copy(),
-                   net.b_out.copy()]
-        self._st = [z(batch, n), z(batch, n), z(batch, n), z(batch, n_out), z(batch, n), z(batch, P), z(batch, n),
-                    z(batch), z(batch, n, P) if self.loss == "ce" else z(1, 1, 1), z(batch, n), z(batch),
-                    z(batch, n_out), z(n, P) if self.c_reg > 0 else z(1, 1), z(P), z(n), z(n), z(n_out), z(n),
-                    z(n, P), z(n, P), z(n_out, n), z(n_out, n), z(n_out), z(n_out), z(n), z(1)]
+        self._batch = check_batch(batch)
+        self._net = as_network(net, copy=True)
+        self._st = new_sequences(self._batch, n_in, n, n_out, window_sums=self.loss == "ce")
+        self._sums = new_sums(n_in, n, n_out, self.c_reg > 0)
+        self._step_sums = new_step_sums(n_in, n, n_out)
+        self._work = new_work(n_in, n, n_out)
         self._steps = 0
         self._window = 0
 
@@ -356,47 +292,28 @@ class OTTT:
         if self._st is None:
             raise ParameterError("call reset(batch) before step()")
         net, batch = self.net, self._batch
-        x_t = np.asarray(x_t, dtype=np.float64)
-        if x_t.shape != (batch, net.n_in) or not np.all(np.isfinite(x_t)):
-            raise ParameterError(f"x_t must be finite with shape (batch, n_in) = {(batch, net.n_in)}, got {x_t.shape}")
-        mode = 0 if self.loss == "mse" else 1
-        if mode == 0:
-            tgt = None if target_t is None else np.asarray(target_t, dtype=np.float64)
-            if tgt is None or tgt.shape != (batch, net.n_out) or not np.all(np.isfinite(tgt)):
-                raise ParameterError(f"target_t must be finite with shape (batch, n_out) = {(batch, net.n_out)}")
-        else:
-            tgt = np.zeros((batch, net.n_out))
+        x_t, tgt, mode = step_arrays(net, batch, self.loss, x_t, target_t)
         window = 1 if (mode == 1 and in_window) else 0
         self._window += window
         self._steps += 1
-        ottt_kernel(np.ascontiguousarray(x_t[:, None, :]), np.ascontiguousarray(tgt[:, None, :]),
-                    np.zeros(1, dtype=np.int64), mode, window, self.lr, self.lam, *self._w, net.alpha, net.rho,
-                    net.kappa, net.v_th, net.beta_vec, net.adaptive, 0.0 if net.smooth is None else float(net.smooth),
-                    net.kernel_surrogate(), self.c_reg > 0, *self._st, False)
+        ottt_kernel(x_t[:, None, :], tgt[:, None, :], np.zeros(1, dtype=np.int64), mode, window, self.lr, self.lam,
+                    self._net, self.c_reg > 0, self._st, self._sums, self._step_sums, self._work, False)
         if self.lr > 0:
-            w_in_t, w_rec_t, w_out, b_out = self._w
-            net.set_weights({"w_in": w_in_t.T, "w_rec": w_rec_t.T, "w_out": w_out, "b_out": b_out})
-        return self._st[3].copy()
+            _write_back(net, self._net)
+        return self._st.y.copy()
 
     def gradients(self, labels=None) -> dict:
         """The gradient accumulated since :meth:`reset` (CE: apply the window error for ``labels``)."""
         if self._st is None or self._steps == 0:
             raise ParameterError("call reset(batch) and step() before gradients()")
-        net, batch = self.net, self._batch
-        (v, z, a, y, ps, xhat, zbar, cb, S, s_zbar, s_cb, ysum, esum, pre, cur, rec, err, dv, G, Gs, g_out, gs_out,
-         g_b, gs_b, zsum, acc) = self._st
-        G, g_out, g_b = G.copy(), g_out.copy(), g_b.copy()
+        net, batch, sums = self.net, self._batch, self._sums
+        sums = sums._replace(G=sums.G.copy(), g_out=sums.g_out.copy(), g_b=sums.g_b.copy())
         if self.loss == "ce":
             labels = check_target(labels, "ce", batch, self._steps, net.n_out)
             if self._window < 1:
                 raise ParameterError("no step() had in_window=True: the CE window is empty")
-            self.loss_value = finish_ce(labels, self._window, 1.0 / batch, self._w[2], ysum, S, s_zbar, s_cb,
-                                        err.copy(), G, g_out, g_b) / batch
+            self.loss_value = apply_window_errors(labels, self._window, 1.0 / batch, self._net.w_out.T, self._st, sums,
+                                                  self._work) / batch
         else:
-            self.loss_value = 0.5 * acc[0] / batch
-        if self.c_reg > 0:
-            n_samples = batch * self._steps
-            rates = zsum / n_samples * (1000.0 / net.dt)
-            _, reg = rate_regularization(rates, self.c_reg, self.f_target, net.dt, n_samples)
-            G += reg[:, None] * esum
-        return _split(G, g_out, g_b, net.n_in)
+            self.loss_value = 0.5 * sums.acc[0] / batch
+        return finish_gradients(net, sums, self.c_reg, self.f_target, batch * self._steps)

@@ -1,11 +1,12 @@
-"""The shared readout kernels of plasticity.readout against their NumPy twins, and the CE
-error against finite differences."""
+"""The shared readout kernels of plasticity.readout (and the CE window error of
+plasticity.rsnn_step) against their NumPy twins, and the CE error against finite differences."""
 import numpy as np
 import pytest
 
 from plasticity import bptt
 from plasticity.readout import (log_softmax, readout_step, readout_step_reference, softmax_ce_error,
                                 softmax_ce_error_reference)
+from plasticity.rsnn_step import apply_window_error, new_sequences, new_sums, new_work
 
 
 @pytest.mark.parametrize("n_out, n", [(1, 1), (3, 17), (5, 40)])
@@ -83,3 +84,25 @@ def test_bptt_ce_error_kernel_equals_twin(rng):
     np.testing.assert_allclose(bptt.ce_error(log_softmax(y[:, 14:].mean(axis=1)), labels, 3, 6), er[:, -1],
                                rtol=1e-12, atol=1e-15)
 
+
+def test_apply_window_error_equals_numpy(rng):
+    """The CE window error of e-prop and OTTT: G += (B err) S_b, g_out += err s_zbar_b, g_b += err s_cb_b."""
+    batch, n_in, n, n_out, window = 3, 4, 5, 3, 7
+    st = new_sequences(batch, n_in, n, n_out)
+    for a in (st.S, st.s_zbar, st.s_cb, st.ysum):
+        a[...] = rng.standard_normal(a.shape)
+    sums, work = new_sums(n_in, n, n_out, False), new_work(n_in, n, n_out)
+    for a in (sums.G, sums.g_out, sums.g_b):
+        a[...] = rng.standard_normal(a.shape)
+    fb = rng.standard_normal((n, n_out))
+    labels = rng.integers(0, n_out, batch)
+    G, g_out, g_b = sums.G.copy(), sums.g_out.copy(), sums.g_b.copy()
+    losses, err = softmax_ce_error_reference(st.ysum, window, labels, 1.0 / batch)
+    for b in range(batch):
+        assert apply_window_error(b, labels[b], window, 1.0 / batch, fb, st, sums, work) == pytest.approx(losses[b],
+                                                                                                          rel=1e-12)
+        G += (fb @ err[b])[:, None] * st.S[b]
+        g_out += np.outer(err[b], st.s_zbar[b])
+        g_b += err[b] * st.s_cb[b]
+    for got, want in ((sums.G, G), (sums.g_out, g_out), (sums.g_b, g_b)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
