@@ -63,15 +63,18 @@ class Learner:
         return out
 
     def loss(self) -> float:
-        """0.5 * sum of squared readout errors since the last reset (the MSE of docs/design.md)."""
-        return 0.5 * float(self.net.view().readout.sq[0])
+        """The loss since the last reset (docs/design.md): MSE 0.5 * sum of squared readout
+        errors; CE the sum over finished windows of -log p[label]."""
+        ro = self.net.view().readout
+        ce = self.readout is not None and self.readout.loss == "ce"
+        return float(ro.loss[0]) if ce else 0.5 * float(ro.loss[0])
 
     def reset(self) -> None:
         """Restart the accumulation (the network's state and traces go on)."""
         reset_accumulators(self.net.family_data(FAMILY))
         ro = self.net.view().readout
         ro.gb[:] = 0.0
-        ro.sq[:] = 0.0
+        ro.loss[:] = 0.0
 
     def apply(self, optimizer) -> dict:
         """Add ``optimizer.delta(gradients)`` to the weights (and biases); returns the deltas.

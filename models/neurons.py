@@ -157,13 +157,18 @@ class AdEx:
 class Readout:
     """``n`` leaky readout units (Bellec et al. 2020): y_k <- kappa y_k + sum_j W_kj z_j + b_k
     with kappa = exp(-dt/tau) (``tau = 0``: no memory), where z_j are the spikes *of the same
-    step* from projections into the readout (their weights add to y, no delay).
+    step* from projections into the readout (their weights add to y, no delay). ``bias``: b
+    (a number or n values); ``t_start`` (ms): y is held at 0 and there is no error before it.
 
-    ``target``: None, an array over steps ((n_steps,) or (n_steps, n); row i applies at step
-    start + i, NaN = no target at that step) or a callable ``f(t_ms) -> n values``. Each step
-    with a target the error err_k = y_k - target_k (MSE) is what learning rules read.
-    ``t_start`` (ms): y is held at 0 and there is no error before it. ``bias``: b (n values
-    or a number). Record ``"y"`` and ``"err"`` with ``Network.record_state``.
+    ``loss="mse"``: ``target`` is None, an array over steps ((n_steps,) or (n_steps, n); row
+    i applies at step start + i, NaN = no target at that step) or a callable
+    ``f(t_ms) -> n values``; each step with a target the error is err = y - target.
+
+    ``loss="ce"`` (classification): ``labels`` (one int in [0, n) per trial), trials of
+    ``trial`` ms from t_start, decision ``window`` = the last ``window`` ms of each trial; at
+    the window's last step err = (softmax(mean of y over the window) - onehot(label)) / n_window
+    (plasticity.readout.softmax_ce_error), the same error every step of the window has — rules
+    accumulate their window sums and apply it then. Record ``"y"`` and ``"err"``.
     """
 
     n: int
@@ -171,15 +176,24 @@ class Readout:
     target: object = None
     bias: object = 0.0
     t_start: float = 0.0
+    loss: str = "mse"
+    labels: object = None
+    trial: float | None = None
+    window: float | None = None
 
     def __post_init__(self):
         check_int("n", self.n, 1)
         check_non_negative("tau", self.tau, "ms")
         check_non_negative("t_start", self.t_start, "ms")
+        check_choice("loss", self.loss, ("mse", "ce"))
         b = np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)) \
             if np.ndim(self.bias) == 0 or np.size(self.bias) == self.n else None
         if b is None or not np.all(np.isfinite(b)):
             raise ParameterError(f"bias must be finite, a number or {self.n} values, got {self.bias!r}")
+        if self.loss == "ce":
+            self._check_classification()
+        elif self.labels is not None or self.trial is not None or self.window is not None:
+            raise ParameterError("labels, trial and window belong to loss='ce', got them with loss='mse'")
         if self.target is not None and not callable(self.target):
             t = np.asarray(self.target, dtype=float)
             if t.ndim == 1 and self.n == 1:
@@ -189,28 +203,58 @@ class Readout:
             if np.any(np.isinf(t)):
                 raise ParameterError("target must be finite (NaN marks steps without a target), got inf")
 
+    def _check_classification(self):
+        if self.target is not None:
+            raise ParameterError("target must be None for loss='ce' (give labels, one per trial)")
+        labels = np.atleast_1d(np.asarray(self.labels if self.labels is not None else [], dtype=object))
+        if labels.ndim != 1 or labels.size == 0 or not all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < self.n for v in labels):
+            raise ParameterError(f"labels must be a non-empty sequence of integers in [0, {self.n}), got {self.labels!r}")
+        trial = check_positive("trial", self.trial if self.trial is not None else float("nan"), "ms")
+        window = check_positive("window", self.window if self.window is not None else float("nan"), "ms")
+        if window > trial:
+            raise ParameterError(f"window must be <= trial ({trial} ms), got {window}")
+
     smallest_tau = np.inf
 
     @property
     def biases(self) -> np.ndarray:
         return np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)).copy()
 
-    def target_rows(self, steps, dt) -> np.ndarray:
-        """Targets of global steps ``steps`` (n_rows, n); NaN where there is none."""
-        out = np.full((len(steps), self.n), np.nan)
+    def window_steps(self, dt) -> int:
+        """The CE decision window in steps (0 for MSE)."""
+        return max(1, int(round(self.window / dt))) if self.loss == "ce" else 0
+
+    def target_rows(self, steps, dt):
+        """(targets (n_rows, n), phases (n_rows,)) of global steps ``steps``: MSE targets (NaN
+        where none) and phase 1; CE: the trial's label in every column, phase 2 inside the
+        window, 3 at its last step, 0 elsewhere."""
+        steps = np.asarray(steps)
+        out = np.full((steps.size, self.n), np.nan)
+        phase = np.zeros(steps.size, np.int64)
         start = int(round(self.t_start / dt))
+        rel = steps - start
+        if self.loss == "ce":
+            length = max(1, int(round(self.trial / dt)))
+            w = self.window_steps(dt)
+            labels = np.asarray(self.labels, dtype=np.int64)
+            r, pos = rel // length, rel % length
+            live = (rel >= 0) & (r < labels.size) & (pos >= length - w)
+            out[live] = labels[r[live]][:, None]
+            phase[live] = np.where(pos[live] == length - 1, 3, 2)
+            return out, phase
+        phase[rel >= 0] = 1
         if self.target is None:
-            return out
+            return out, phase
         if callable(self.target):
-            for r, k in enumerate(steps):
+            for q, k in enumerate(steps):
                 if k >= start:
-                    out[r] = np.broadcast_to(np.asarray(self.target(k * dt), dtype=float), (self.n,))
-            return out
+                    out[q] = np.broadcast_to(np.asarray(self.target(k * dt), dtype=float), (self.n,))
+            return out, phase
         t = np.asarray(self.target, dtype=float).reshape(-1, self.n)
-        for r, k in enumerate(steps):
-            if 0 <= k - start < t.shape[0]:
-                out[r] = t[k - start]
-        return out
+        inside = (rel >= 0) & (rel < t.shape[0])
+        out[inside] = t[rel[inside]]
+        return out, phase
 
     def initial_values(self, rng) -> np.ndarray:
         return np.zeros(self.n)

@@ -286,3 +286,5 @@ def check_input(x, n_in: int) -> np.ndarray:
 __all__ = ["RSNN", "RSNNParams", "States", "LOSSES", "F_TARGET_HZ", "loss_and_error", "accuracy",
            "rate_regularization", "check_input", "check_target", "check_loss", "check_window",
            "forward_kernel", "forward_reference", "neuron_step", "log_softmax", "ce_error", "check_regularization"]
+
+from .rsnn_network import to_network  # noqa: E402  (the RSNN as a models.Network)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from plasticity.bptt import check_target, check_window
 from plasticity.errors import ParameterError, check_choice
 from plasticity.online import EPropRule, OTTTRule
 
@@ -42,9 +43,12 @@ from .simulate import Network
 RULES = ("eprop", "ottt")
 
 
-def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, recurrent=None, **options):
-    """``(net, learner)``: ``rsnn`` on inputs ``x`` (T, n_in) of 0/1 and MSE ``target``
-    (T, n_out) as a models.Network with the online rule (see the module docstring).
+def to_network(rsnn, x, target, *, rule="eprop", loss="mse", window=None, optimizer=None, every=None,
+               recurrent=None, **options):
+    """``(net, learner)``: ``rsnn`` on inputs ``x`` (T, n_in) of 0/1 and ``target`` as a
+    models.Network with the online rule (see the module docstring). ``loss="mse"``: target
+    (T, n_out); ``loss="ce"``: target is the integer label of the sequence and ``window`` the
+    decision window in steps (default T), as plasticity.eprop.gradients takes them.
     ``recurrent``: the connection pattern of W_rec (default all-to-all without
     self-connections; e.g. ``models.fixed_probability(0.2)``), weights taken from rsnn.w_rec."""
     check_choice("rule", rule, RULES)
@@ -53,9 +57,19 @@ def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, rec
         raise ParameterError(f"x must have shape (T, n_in = {rsnn.n_in}), got {x.shape}")
     if not np.all((x == 0) | (x == 1)):
         raise ParameterError("x must hold spikes (0 or 1) to become spike generators")
-    target = np.asarray(target, dtype=float)
-    if target.shape != (x.shape[0], rsnn.n_out) or not np.all(np.isfinite(target)):
-        raise ParameterError(f"target must be finite with shape (T, n_out) = {(x.shape[0], rsnn.n_out)}, got {target.shape}")
+    check_choice("loss", loss, ("mse", "ce"))
+    T = x.shape[0]
+    if loss == "mse":
+        target = np.asarray(target, dtype=float)
+        if target.shape != (T, rsnn.n_out) or not np.all(np.isfinite(target)):
+            raise ParameterError(f"target must be finite with shape (T, n_out) = {(T, rsnn.n_out)}, got {target.shape}")
+        if window is not None:
+            raise ParameterError("window belongs to loss='ce'")
+        readout = dict(target=target)
+    else:
+        label = check_target(np.atleast_1d(target), "ce", 1, T, rsnn.n_out)[0]
+        w = check_window(window, T)
+        readout = dict(loss="ce", labels=[int(label)], trial=T * rsnn.dt, window=w * rsnn.dt)
     if rsnn.smooth is not None:
         raise ParameterError("rsnn.smooth must be None: the network's spikes are the Heaviside step")
     try:
@@ -68,7 +82,7 @@ def to_network(rsnn, x, target, *, rule="eprop", optimizer=None, every=None, rec
     rec = net.add(LIF(rsnn.n_rec, synapses="delta", reset="subtract", tau_m=rsnn.tau_m, e_leak=0.0, v_reset=0.0,
                       v_th=rsnn.v_th, beta=rsnn.beta_vec, tau_a=rsnn.tau_a,
                       surrogate=rsnn.params.surrogate_spec))
-    out = net.add(Readout(rsnn.n_out, tau=rsnn.tau_out, target=target, bias=rsnn.b_out, t_start=dt))
+    out = net.add(Readout(rsnn.n_out, tau=rsnn.tau_out, bias=rsnn.b_out, t_start=dt, **readout))
     p_in = net.connect(inputs, rec, weight=0.0, rule=online, readout=out)
     p_rec = net.connect(rec, rec, weight=0.0, connectivity=recurrent or all_to_all(allow_self=False), rule=online, readout=out)
     p_out = net.connect(rec, out, weight=0.0, rule=online)

@@ -51,6 +51,7 @@ from numba import njit
 
 from plasticity.contract import family_of
 from plasticity.errors import ParameterError, check_dt, check_positive
+from plasticity.readout import softmax_ce_error
 from plasticity.surrogate import psi as _psi
 from plasticity.traces import current_coupling as _current_coupling
 from .connectivity import build_projection
@@ -63,9 +64,9 @@ N_META = 10
 # group kinds and constants (one row of NeuronArrays.consts per group)
 KIND_LIF, KIND_ADEX, KIND_READOUT = 0, 1, 2
 (P_M, P_E, P_I, E_LEAK, V_TH, V_RESET, REF_STEPS, E_E, E_I, K_E, K_I, V_EXT, CONDUCTANCE,
- DT_TAU_M, KIND, SUBTRACT, BETA, RHO, NEEDS_PSI, START_STEP) = range(20)
-N_CONSTS = 20 + 16          # + the AdEx parameters (plasticity.voltage layout) at ADEX_0
-ADEX_0 = 20
+ DT_TAU_M, KIND, SUBTRACT, BETA, RHO, NEEDS_PSI, START_STEP, WINDOW) = range(21)
+N_CONSTS = 21 + 16          # + the AdEx parameters (plasticity.voltage layout) at ADEX_0
+ADEX_0 = 21
 STATE_CODES = {"v": 0, "g_e": 1, "I_e": 1, "g_i": 2, "I_i": 2, "a": 3, "psi": 4, "thr": 5, "y": 0, "err": 6,
                "w_ad": 7, "v_t": 8}
 GROUP_VARIABLES = {LIF: ("v", "g_e", "I_e", "g_i", "I_i", "a", "psi", "thr"), AdEx: ("v", "w_ad", "v_t"),
@@ -130,17 +131,24 @@ class NeuronArrays(NamedTuple):
 
 
 class ReadoutArrays(NamedTuple):
-    """Per global neuron (used for readout neurons): err (y - target, 0 without a target),
-    b (bias), cb / gb (bias trace and its accumulated gradient), col (target column, -1
-    elsewhere); target (steps of the chunk, columns); sq (1,): sum of squared errors."""
+    """Per global neuron (used for readout neurons): err (the error rules read: y - target
+    (MSE), the CE error at a window's last step, else 0), b (bias), cb / gb (bias trace and
+    its accumulated gradient), col (target column, -1 elsewhere), mode (the step's phase: 0
+    no error, 1 MSE, 2 inside a CE window, 3 a CE window's last step), ysum / scb (window
+    sums of y and cb); target and phase (steps of the chunk, columns); loss (1,): the sum of
+    squared errors (MSE) plus the sum of -log p (CE)."""
 
     err: np.ndarray
     b: np.ndarray
     cb: np.ndarray
     gb: np.ndarray
     col: np.ndarray
+    mode: np.ndarray
+    ysum: np.ndarray
+    scb: np.ndarray
     target: np.ndarray
-    sq: np.ndarray
+    phase: np.ndarray
+    loss: np.ndarray
 
 
 class ModulatorArrays(NamedTuple):
@@ -480,7 +488,9 @@ class _Built:
             b[o:o + g.n] = g.biases
             c += g.n
         self.chunk_steps = max(1, int(round(net.chunk / dt)))
-        self.readout = ReadoutArrays(np.zeros(n), b, np.zeros(n), np.zeros(n), col, np.zeros((0, c)), np.zeros(1))
+        self.readout = ReadoutArrays(np.zeros(n), b, np.zeros(n), np.zeros(n), col, np.zeros(n, np.int64),
+                                     np.zeros(n), np.zeros(n), np.zeros((0, c)), np.zeros((0, c), np.int64),
+                                     np.zeros(1))
         self.modulators = _modulator_arrays(net, dt)
         self.poisson_key = np.uint64(net.rng.integers(2**63 - 1))
         self._init_poisson()
@@ -523,10 +533,15 @@ class _Built:
         self.poisson_next[:] = self.net.rng.exponential(1.0, rates.size) * scale
 
     def _targets(self, k0, k1):
-        """The readouts' target rows for steps [k0, k1)."""
+        """The readouts' (targets, phases) for steps [k0, k1), one column per readout neuron."""
         steps = np.arange(k0, k1)
-        cols = [g.target_rows(steps, self.net.dt) for g, _ in self.readout_groups]
-        return np.ascontiguousarray(np.concatenate(cols, axis=1) if cols else np.zeros((k1 - k0, 0)))
+        rows = [g.target_rows(steps, self.net.dt) for g, _ in self.readout_groups]
+        if not rows:
+            return np.zeros((k1 - k0, 0)), np.zeros((k1 - k0, 0), np.int64)
+        target = np.concatenate([t for t, _ in rows], axis=1)
+        phase = np.concatenate([np.repeat(ph[:, None], g.n, axis=1) for (_, ph), (g, _) in zip(rows, self.readout_groups)],
+                               axis=1)
+        return np.ascontiguousarray(target), np.ascontiguousarray(phase)
 
     def run(self, n_steps, progress):
         net = self.net
@@ -547,7 +562,8 @@ class _Built:
             out = np.zeros((self.state_var.size, int(samples.max(initial=0))))
             mon = MonitorArrays(self.spike_mask, spike_i, spike_k, np.zeros(1, np.int64), self.state_var,
                                 self.state_idx, self.state_every, out, np.zeros(self.state_var.size, np.int64))
-            view = self.view._replace(readout=self.readout._replace(target=self._targets(k0, k1)))
+            target, phase = self._targets(k0, k1)
+            view = self.view._replace(readout=self.readout._replace(target=target, phase=phase))
             k = k0
             while k < k1:
                 first = not self.run_steps.signatures
@@ -695,6 +711,7 @@ def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
         c[KIND] = KIND_READOUT
         c[P_M] = 0.0 if g.tau == 0.0 else math.exp(-dt / g.tau)
         c[START_STEP] = int(round(g.t_start / dt))
+        c[WINDOW] = g.window_steps(dt)
         return c
     if isinstance(g, AdEx):
         c[KIND] = KIND_ADEX
@@ -1077,32 +1094,53 @@ def post_targets(net, p, k, spiked, n_neuron_spikes, arrived):
 
 @njit(cache=True, inline="always")
 def readouts(k, k_chunk, net):
-    """Stage 6: y <- kappa*y + inputs of the step + b, the error y - target, the bias trace
-    cb <- kappa*cb + 1 and its gradient gb += err*cb. Before t_start: y = 0, no error."""
+    """Stage 6: y <- kappa*y + inputs of the step + b and the bias trace cb <- kappa*cb + 1;
+    then the error of the step's phase: MSE err = y - target (gb += err*cb); CE: window sums
+    of y and cb, and at the window's last step the CE error (gb += err*window sum of cb).
+    Before t_start: y = 0, no error."""
     neu = net.neurons
     ro = net.readout
+    s = k - k_chunk
     for g in range(neu.groups.shape[0]):
         c = neu.consts[g]
         if c[KIND] != KIND_READOUT:
             continue
         kappa = c[P_M]
         started = k >= c[START_STEP]
-        for n in range(neu.groups[g, 0], neu.groups[g, 1]):
+        n0, n1 = neu.groups[g, 0], neu.groups[g, 1]
+        for n in range(n0, n1):
             inp = neu.s_e[n] + neu.s_i[n]
             neu.s_e[n] = 0.0
             neu.s_i[n] = 0.0
+            ro.err[n] = 0.0
+            ro.mode[n] = 0
             if not started:
                 neu.v[n] = 0.0
-                ro.err[n] = 0.0
                 continue
             y = kappa * neu.v[n] + inp + ro.b[n]
             neu.v[n] = y
-            target = ro.target[k - k_chunk, ro.col[n]]
-            err = y - target if target == target else 0.0   # NaN: no target at this step
-            ro.err[n] = err
-            ro.sq[0] += err * err
             ro.cb[n] = kappa * ro.cb[n] + 1.0
-            ro.gb[n] += err * ro.cb[n]
+            phase = ro.phase[s, ro.col[n]]
+            ro.mode[n] = phase
+            if phase == 1:
+                target = ro.target[s, ro.col[n]]
+                if target == target:                     # NaN: no target at this step
+                    err = y - target
+                    ro.err[n] = err
+                    ro.loss[0] += err * err
+                    ro.gb[n] += err * ro.cb[n]
+                else:
+                    ro.mode[n] = 0
+            elif phase >= 2:
+                ro.ysum[n] += y
+                ro.scb[n] += ro.cb[n]
+        if started and ro.phase[s, ro.col[n0]] == 3:
+            label = int(ro.target[s, ro.col[n0]])
+            ro.loss[0] += softmax_ce_error(ro.ysum[n0:n1], c[WINDOW], label, 1.0, ro.err[n0:n1])
+            for n in range(n0, n1):
+                ro.gb[n] += ro.err[n] * ro.scb[n]
+                ro.ysum[n] = 0.0
+                ro.scb[n] = 0.0
 
 
 @njit(cache=True, inline="always")

@@ -26,6 +26,11 @@ per synapse j <- l (target neuron j, psi_j its pseudo-derivative at this step):
 zbar <- kappa*zbar + z (the readout's own leak). The readout's bias gradient is kept by the
 Readout itself (``net.view().readout.gb``).
 
+With a cross-entropy readout the error exists only at the end of each decision window and
+is the same for every step of it (plasticity.readout.softmax_ce_error): inside the window the
+family sums ebar (and zbar) per synapse, and at the window's last step adds L_j * that sum —
+exactly what plasticity.eprop / plasticity.ottt do for CE.
+
 OTTT is this family with kappa_e = 0, no adaptation path and symmetric feedback: the
 presynaptic trace a_hat is eps_v (``lam`` replaces alpha for delta synapses if given).
 Firing-rate regularisation (e-prop, ``c_reg``) adds r_j * sum_t e at :func:`gradients`
@@ -60,9 +65,10 @@ class OnlineData(NamedTuple):
 
     params (n_proj, N_PARAMS); per presynaptic trace index: pend (arrivals of this step),
     eps_i (synaptic trace), eps_v (membrane trace = dv/dw; zbar for readout projections),
-    eps_old (eps_v of the previous step); per synapse: eps_a, ebar, grad, esum (sum of e,
-    for the regularisation) — for projections with at least 3/4 of all pairs connected these
-    four live instead in ``dense`` (4, total) as (n_target, n_source) blocks at DENSE_OFF
+    eps_old (eps_v of the previous step), zsw (readout projections: window sum of zbar);
+    per synapse: eps_a, ebar, grad, esum (sum of e, for the regularisation), wsum (window
+    sum of ebar, for a CE readout) — for projections with at least 3/4 of all pairs connected
+    these five live instead in ``dense`` (5, total) as (n_target, n_source) blocks at DENSE_OFF
     (rows contiguous in the presynaptic index, the layout the RSNN kernels vectorise; the
     entries of absent synapses are computed and never read); per target trace index:
     psi_prev, L (learning signal), zsum (spikes since reset); steps (n_proj,); fb (flat
@@ -73,10 +79,12 @@ class OnlineData(NamedTuple):
     eps_i: np.ndarray
     eps_v: np.ndarray
     eps_old: np.ndarray
+    zsw: np.ndarray
     eps_a: np.ndarray
     ebar: np.ndarray
     grad: np.ndarray
     esum: np.ndarray
+    wsum: np.ndarray
     psi_prev: np.ndarray
     L: np.ndarray
     zsum: np.ndarray
@@ -189,11 +197,15 @@ def network_on_step(data, net, p, k, t):
         kappa = pr[KAPPA_RO]
         err = net.readout.err
         shift = wr.meta[p, 2] - wr.tgt_off[p]
+        mode = net.readout.mode[wr.meta[p, 2]]
         for j in range(j0, j1):
             zb = kappa * data.eps_v[j] + data.pend[j]
             data.eps_v[j] = zb
             data.pend[j] = 0.0
-            if zb != 0.0:
+            if mode >= 2:
+                zb = data.zsw[j] + zb
+                data.zsw[j] = 0.0 if mode == 3 else zb
+            if zb != 0.0 and (mode == 1 or mode == 3):
                 for s in range(wr.syn_start[j], wr.syn_stop[j]):
                     data.grad[s] += err[shift + wr.post_idx[s]] * zb
         data.steps[p] += 1.0
@@ -218,8 +230,10 @@ def network_on_step(data, net, p, k, t):
 
 
 @njit(cache=True, inline="always")
-def _eligibility(eps_a, ebar, grad, esum, s, ev, ev_old, pj, pp, bj, lj, rho, kappa_e, adapt, use_reg):
-    """One synapse: adaptation trace, eligibility e, its filtered ebar, gradient, sum of e."""
+def _eligibility(eps_a, ebar, grad, esum, wsum, s, ev, ev_old, pj, pp, bj, lj, rho, kappa_e, adapt, use_reg,
+                 mode):
+    """One synapse: adaptation trace, eligibility e, its filtered ebar, gradient (per step for
+    MSE, mode 1; through the window sum for CE, modes 2-3), sum of e."""
     if adapt:
         ea = rho * eps_a[s] + pp * (ev_old - bj * eps_a[s])
         eps_a[s] = ea
@@ -228,7 +242,14 @@ def _eligibility(eps_a, ebar, grad, esum, s, ev, ev_old, pj, pp, bj, lj, rho, ka
         e = pj * ev
     b = kappa_e * ebar[s] + e
     ebar[s] = b
-    grad[s] += lj * b
+    if mode == 1:
+        grad[s] += lj * b
+    elif mode >= 2:
+        w = wsum[s] + b
+        if mode == 3:
+            grad[s] += lj * w
+            w = 0.0
+        wsum[s] = w
     if use_reg:
         esum[s] += e
 
@@ -244,8 +265,9 @@ def _dense_step(data, net, p, pr):
     tgt = wr.meta[p, 2]
     kappa_e, rho = pr[KAPPA_E], pr[RHO]
     use_reg = pr[USE_REG] == 1.0
+    mode = net.readout.mode[int(pr[RO_START])]
     off = int(pr[DENSE_OFF])
-    eps_a, ebar, grad, esum = data.dense[0], data.dense[1], data.dense[2], data.dense[3]
+    eps_a, ebar, grad, esum, wsum = data.dense[0], data.dense[1], data.dense[2], data.dense[3], data.dense[4]
     ev = data.eps_v[j0:j0 + n_src]
     ev_old = data.eps_old[j0:j0 + n_src]
     for il in range(wr.meta[p, 3]):
@@ -257,14 +279,14 @@ def _dense_step(data, net, p, pr):
         if pr[ADAPT] == 1.0 and bj != 0.0:
             pp = data.psi_prev[i]
             for l in range(n_src):
-                _eligibility(eps_a, ebar, grad, esum, row + l, ev[l], ev_old[l], pj, pp, bj, lj, rho, kappa_e,
-                             True, use_reg)
-        elif kappa_e == 0.0 and pj == 0.0:
+                _eligibility(eps_a, ebar, grad, esum, wsum, row + l, ev[l], ev_old[l], pj, pp, bj, lj, rho,
+                             kappa_e, True, use_reg, mode)
+        elif kappa_e == 0.0 and pj == 0.0 and mode != 3:
             continue                                   # OTTT: nothing is filtered, e = 0
-        elif use_reg:
+        elif use_reg or mode != 1:
             for l in range(n_src):
-                _eligibility(eps_a, ebar, grad, esum, row + l, ev[l], 0.0, pj, 0.0, 0.0, lj, rho, kappa_e,
-                             False, True)
+                _eligibility(eps_a, ebar, grad, esum, wsum, row + l, ev[l], 0.0, pj, 0.0, 0.0, lj, rho, kappa_e,
+                             False, use_reg, mode)
         else:
             for l in range(n_src):                     # the common case: vectorises
                 b = kappa_e * ebar[row + l] + pj * ev[l]
@@ -280,14 +302,15 @@ def _sparse_step(data, net, p, pr):
     kappa_e, rho = pr[KAPPA_E], pr[RHO]
     adapt = pr[ADAPT] == 1.0
     use_reg = pr[USE_REG] == 1.0
+    mode = net.readout.mode[int(pr[RO_START])]
     shift = wr.meta[p, 2] - wr.tgt_off[p]
     for j in range(wr.src_off[p], wr.src_off[p + 1]):
         ev = data.eps_v[j]
         ev_old = data.eps_old[j]
         for s in range(wr.syn_start[j], wr.syn_stop[j]):
             i = wr.post_idx[s]
-            _eligibility(data.eps_a, data.ebar, data.grad, data.esum, s, ev, ev_old, neu.psi[shift + i],
-                         data.psi_prev[i], neu.beta[shift + i], data.L[i], rho, kappa_e, adapt, use_reg)
+            _eligibility(data.eps_a, data.ebar, data.grad, data.esum, data.wsum, s, ev, ev_old, neu.psi[shift + i],
+                         data.psi_prev[i], neu.beta[shift + i], data.L[i], rho, kappa_e, adapt, use_reg, mode)
 
 
 # ----------------------------------------------------------------------------------------
@@ -374,9 +397,9 @@ def _build(projections, built) -> OnlineData:
             fb_size += B.size
     n_src, n_tgt, n_syn = int(wr.src_off[-1]), int(wr.tgt_off[-1]), int(wr.syn_off[-1])
     z = np.zeros
-    return OnlineData(params, z(n_src), z(n_src), z(n_src), z(n_src), z(n_syn), z(n_syn), z(n_syn), z(n_syn),
-                      z(n_tgt), z(n_tgt), z(n_tgt), z(n_proj), np.concatenate(fb) if fb else z(0),
-                      z((4, dense_size)))
+    return OnlineData(params, z(n_src), z(n_src), z(n_src), z(n_src), z(n_src), z(n_syn), z(n_syn), z(n_syn),
+                      z(n_syn), z(n_syn), z(n_tgt), z(n_tgt), z(n_tgt), z(n_proj), np.concatenate(fb) if fb else z(0),
+                      z((5, dense_size)))
 
 
 def reset_accumulators(data: OnlineData) -> None:

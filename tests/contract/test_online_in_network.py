@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import models
+import models.learning
 import plasticity
 from models.rsnn import RSNN, to_network
 from plasticity import eprop, ottt
@@ -175,3 +176,51 @@ def test_bad_targets_and_missing_readouts_are_clear_errors():
         net.connect(cur, out, weight=0.1, rule=rule, delay=1.0)
     with pytest.raises(plasticity.ParameterError, match="x must hold spikes"):
         to_network(RSNN(2, 3, 1, seed=0), np.full((5, 2), 0.5), np.zeros((5, 1)))
+
+
+@pytest.mark.parametrize("rule", ["eprop", "ottt"])
+@pytest.mark.parametrize("n_alif, window", [(0, None), (3, 25)])
+def test_cross_entropy_readout_equals_the_rsnn_ce_gradients(rule, n_alif, window):
+    """A classification readout: the error exists at the window's end only; the window sums
+    of ebar/zbar/cb make the network's gradient the RSNN's CE gradient exactly."""
+    net, x, _ = _case(10 + n_alif, n_alif)
+    label = 1
+    got, learner = _network_gradients(net, x, label, rule=rule, loss="ce", window=window)
+    module = eprop if rule == "eprop" else ottt
+    want, loss = module.gradients(net, x[None], np.array([label]), loss="ce", window=window, return_loss=True)
+    _assert_equal(got, want)
+    assert learner.loss() == pytest.approx(loss, rel=1e-12)
+
+
+def test_ce_readout_over_several_trials_accumulates_each_window():
+    """Two trials in one continuous run (labels 0 then 1): each trial is a 300-step silence
+    (every state and trace decays: e^-15 at tau_m 20 ms) followed by its 30 input steps, the
+    decision window. The gradient is the sum of the two trials' RSNN CE gradients (to the
+    decayed remnants, rtol 1e-5; b_out = 0 so the readout starts each trial at rest)."""
+    rsnn = RSNN(3, 4, 2, seed=3, tau_out=5.0)
+    rsnn.w_in *= 3.0
+    rng = np.random.default_rng(3)
+    steps, gap = 30, 300
+    xs = [(rng.random((steps, 3)) < 0.4).astype(float) for _ in range(2)]
+    x = np.concatenate([np.zeros((gap, 3)), xs[0], np.zeros((gap, 3)), xs[1]])
+    want = [eprop.gradients(rsnn, xr[None], np.array([label]), loss="ce") for label, xr in enumerate(xs)]
+    net = models.Network(dt=1.0)
+    inputs = net.add(models.SpikeGeneratorGroup.from_trains([np.flatnonzero(x[:, l]) * 1.0 for l in range(3)]))
+    rec = net.add(models.LIF(4, synapses="delta", reset="subtract", tau_m=rsnn.tau_m, e_leak=0.0, v_reset=0.0,
+                             v_th=rsnn.v_th))
+    out = net.add(models.Readout(2, tau=rsnn.tau_out, t_start=1.0, loss="ce", labels=[0, 1],
+                                 trial=float(gap + steps), window=float(steps)))
+    rule = plasticity.EPropRule()
+    p_in = net.connect(inputs, rec, weight=0.0, rule=rule, readout=out)
+    p_rec = net.connect(rec, rec, weight=0.0, connectivity=models.all_to_all(allow_self=False), rule=rule,
+                        readout=out)
+    p_out = net.connect(rec, out, weight=0.0, rule=rule)
+    for proj, w in ((p_in, rsnn.w_in), (p_rec, rsnn.w_rec), (p_out, rsnn.w_out)):
+        proj.w[:] = w[proj.post, proj.pre]
+    learner = models.learning.Learner(net, {"w_in": p_in, "w_rec": p_rec, "w_out": p_out}, readout=out)
+    net.run(1.0 + x.shape[0])
+    got = learner.gradients()
+    for key in ("w_in", "w_rec", "w_out"):
+        total = want[0][key] + want[1][key]
+        np.testing.assert_allclose(got[key], total, rtol=1e-5, atol=1e-5 * np.abs(total).max(), err_msg=key)
+    assert learner.loss() > 0
