@@ -105,13 +105,14 @@ def test_bad_inputs():
 
 
 def test_not_accepted_where_pair_family_rules_are():
-    """The dopamine rule has its own kernels: the native loop and the Brian2 bridge refuse it clearly."""
+    """The dopamine rule has its own kernels: the native loop needs its modulator (the family is
+    tested in tests/contract/test_dopamine_in_network.py) and the Brian2 equations refuse it."""
     import models
     from plasticity.brian import to_brian
     net = models.Network(dt=0.1)
     a = net.add(models.PoissonGroup(2, rate=5.0))
     b = net.add(models.LIF(1))
-    with pytest.raises(ParameterError, match="rule"):
+    with pytest.raises(ParameterError, match="modulator must be given for a DopamineSTDP projection"):
         net.connect(a, b, weight=0.5, rule=DopamineSTDP())
     with pytest.raises(ParameterError, match="rule"):
         to_brian(DopamineSTDP())
