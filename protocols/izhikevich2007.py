@@ -7,33 +7,42 @@ other spikes happen at every synapse. The eligibility trace (τc = 1 s) of the r
 synapse still holds a trace of the pairing when the dopamine arrives (τd = 200 ms), so that
 synapse, and on average only it, grows — to the maximum weight — while the others do not.
 
-Shortened network (stated; the paper has 1000 Izhikevich neurons with 100 synapses each):
-``n_pre`` Poisson neurons (``rate_hz``) project all-to-all with plastic delta synapses
-(weights in mV, initial 1 mV, bounds [0, 4] mV as in the paper) onto ``n_post`` LIF neurons
-(τm 20 ms, rest/reset -65 mV, threshold -50 mV, 2 ms refractory), each also driven by
-independent background Poisson input (``bg_rate_hz`` x ``bg_mv``). The rewarded synapse is
-pre 0 -> post 0. Time step 1 ms as in the paper; LIF integrated exactly; the rule
-(:class:`plasticity.modulated.DopamineSTDP`, published τc, τd, τ+, A+, A- — 'verified' in the
-package's reference data) runs event by event with its exact closed-form integral of c*d.
+Shortened network (stated; the paper has 1000 Izhikevich neurons with 100 synapses each),
+built in ``models.Network`` (:func:`build`): ``n_pre`` Poisson neurons (``rate_hz``, a
+``PoissonGroup``) project all-to-all with plastic delta synapses (weights in mV, initial
+1 mV, bounds [0, 4] mV as in the paper) onto ``n_post`` LIF neurons (``synapses="delta"``,
+τm 20 ms, rest/reset -65 mV, threshold -50 mV, refractory ``t_ref`` = 2 ms in the Network's
+sense: a neuron that spikes at step k integrates again from step k + t_ref/dt, so two spikes
+are at least t_ref apart). Each LIF also gets independent background Poisson input, one
+``PoissonGroup`` neuron per LIF (one-to-one, ``bg_rate_hz`` x ``bg_mv``); such a source emits
+at most one spike per step, so at dt = 1 ms the 85 Hz background delivers 1000 (1 -
+exp(-0.085)) ≈ 81.5 jumps of 3 mV per second and never a double jump in one step. The
+rule is :class:`plasticity.DopamineSTDP` (published τc, τd, τ+, A+, A- — 'verified' in the
+package's reference data), connected with ``modulator=`` a :class:`models.Modulator` whose
+:class:`models.PairingReward` critic watches pre 0 -> post 0: each post-0 spike 0 < Δ <=
+``window_ms`` after pre 0's last spike releases ``reward_amount`` after U(delay_min_ms,
+delay_max_ms), rounded to the step. The family brings the synapses up to date at each
+release with the exact closed-form integral of c*d. Weights are recorded with
+``record_weights`` every ``record_every_ms``. Time step 1 ms as in the paper; LIF
+integrated exactly.
 
-Update order of a step (as in models/simulate.py): integrate, threshold/reset, presynaptic
-events (the synapse is brought up to date, its eligibility depressed, then the current weight
-is delivered to the target's next step), postsynaptic events, reward detection, then the
-dopamine releases due in this step.
+Update order of a step: models/simulate.py's (its module docstring is the one definition):
+integrate and threshold/reset, the sources' spikes; presynaptic spikes deliver the weight
+to the target's next step, then the synapse's presynaptic event (brought up to date,
+eligibility depressed); postsynaptic events (eligibility potentiated); the modulator (decay,
+critic, releases due now); the rule's per-step hook applies a release.
 """
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
-from numba import njit
 
+import models
 from plasticity import modulated
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
-from plasticity.synapse_index import dense_index
 
 from .common import check_backend, timed
 
@@ -51,8 +60,8 @@ class Config:
     n_pre: int = 100
     n_post: int = 10
     rate_hz: float = 1.0             # presynaptic Poisson rate
-    bg_rate_hz: float = 85.0         # background input per postsynaptic neuron
-    bg_mv: float = 3.0               # jump of v per background spike (mV): fluctuation-driven, ~2 Hz
+    bg_rate_hz: float = 85.0         # background Poisson source per postsynaptic neuron (<= 1 spike/step)
+    bg_mv: float = 3.0               # jump of v per background spike (mV): fluctuation-driven, ~1.6 Hz
     duration_ms: float = 3_600_000.0  # one hour, as in the paper
     dt: float = 1.0
     w0: float = 1.0                  # mV
@@ -70,7 +79,7 @@ class Config:
     tau_m: float = 20.0
     v_rest: float = -65.0
     v_th: float = -50.0
-    t_ref: float = 2.0
+    t_ref: float = 2.0               # ms; models.Network semantics: spikes at least t_ref apart
     record_every_ms: float = 10_000.0
     success_fraction: float = 0.9    # rewarded weight >= success_fraction * w_max counts as reached
     seed: int = 0
@@ -158,133 +167,59 @@ class Result:
         return float(self.post_t.size / self.config.n_post / (self.config.duration_ms / 1000.0))
 
 
-@njit(cache=False)
-def _simulate(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, n_steps, dt, rate_hz, bg_rate_hz, bg_mv,
-              tau_m, v_rest, v_th, ref_steps, window, reward_amount, delay_min, delay_max, record_every,
-              seed, w_out, post_i, post_t, reward_t, pairing_t, counts):
-    """The distal-reward loop (see the module docstring for the order). Returns nothing;
-    fills w_out (records), spike/reward buffers and counts = [n_post_spikes, n_rewards,
-    n_pairings, n_pre_spikes, n_records]."""
-    np.random.seed(seed)
-    n_pre = indptr.size - 1
-    n_post = post_ptr.size - 1
-    syn_start, syn_stop = indptr[:-1], indptr[1:]
-    in_start, in_stop = post_ptr[:-1], post_ptr[1:]
-    decay = math.exp(-dt / tau_m)
-    mean_isi = 1000.0 / rate_hz
-    next_pre = np.empty(n_pre)
-    for j in range(n_pre):
-        next_pre[j] = np.random.exponential(mean_isi)
-    lam_bg = bg_rate_hz * dt * 1e-3
-    v = np.full(n_post, v_rest)
-    inp = np.zeros(n_post)
-    ref_until = np.zeros(n_post, np.int64)
-    last_pre0 = -1e300
-    pending = np.empty(4096)
-    n_pending = 0
-    spiked = np.empty(n_post, np.int64)
-    for k in range(n_steps):
-        t = k * dt
-        if k % record_every == 0:
-            modulated.flush(p, st, w, t)
-            r = counts[4]
-            if r < w_out.shape[0]:
-                w_out[r, :] = w
-                counts[4] += 1
-        # integrate, threshold, reset
-        n_sp = 0
-        for i in range(n_post):
-            drive = inp[i] + bg_mv * np.random.poisson(lam_bg) if lam_bg > 0 else inp[i]
-            inp[i] = 0.0
-            if k >= ref_until[i]:
-                v[i] = v_rest + (v[i] - v_rest) * decay + drive
-                if v[i] > v_th:
-                    v[i] = v_rest
-                    ref_until[i] = k + 1 + ref_steps
-                    spiked[n_sp] = i
-                    n_sp += 1
-        # presynaptic spikes: plasticity event, then deliver the up-to-date weight
-        for j in range(n_pre):
-            if next_pre[j] < t + dt:  # Poisson: exponential intervals, at most one spike per step
-                while next_pre[j] < t + dt:
-                    next_pre[j] += np.random.exponential(mean_isi)
-                counts[3] += 1
-                modulated.on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t)
-                for s in range(syn_start[j], syn_stop[j]):
-                    inp[post_idx[s]] += w[s]
-                if j == 0:
-                    last_pre0 = t
-        # postsynaptic events, and the rewarded pairing (post 0 within window after pre 0)
-        for e in range(n_sp):
-            i = spiked[e]
-            modulated.on_post(p, st, w, in_start, in_stop, post_syn, syn_pre, i, t)
-            c = counts[0]
-            if c < post_i.size:
-                post_i[c] = i
-                post_t[c] = t
-            counts[0] += 1
-            if i == 0 and 0.0 < t - last_pre0 <= window:
-                if counts[2] < pairing_t.size:
-                    pairing_t[counts[2]] = t
-                counts[2] += 1
-                if n_pending < pending.size:
-                    delay = delay_min + (delay_max - delay_min) * np.random.random()
-                    pending[n_pending] = t + dt * math.floor(delay / dt + 0.5)
-                    n_pending += 1
-        # dopamine releases due now
-        q = 0
-        while q < n_pending:
-            if pending[q] <= t + 0.5 * dt:
-                modulated.on_reward(p, st, w, reward_amount, t)
-                if counts[1] < reward_t.size:
-                    reward_t[counts[1]] = t
-                counts[1] += 1
-                n_pending -= 1
-                pending[q] = pending[n_pending]
-            else:
-                q += 1
-    t_end = n_steps * dt
-    modulated.flush(p, st, w, t_end)
-    if n_steps % record_every == 0 and counts[4] < w_out.shape[0]:
-        w_out[counts[4], :] = w
-        counts[4] += 1
+def _pairing_steps(pre_steps, post_steps, window_steps):
+    """Steps of the postsynaptic spikes that follow the presynaptic neuron's last spike (its
+    emission; the same step included) by 0 < steps <= window_steps: what
+    :class:`models.PairingReward` rewards."""
+    last = np.searchsorted(pre_steps, post_steps, side="right") - 1
+    ok = last >= 0
+    gap = np.where(ok, post_steps - pre_steps[np.maximum(last, 0)], 0)
+    return post_steps[ok & (gap > 0) & (gap <= window_steps)]
 
 
-def run(config: Config, backend: str = "native") -> Result:
+def build(config: Config):
+    """The protocol's ``models.Network`` (not yet run) and what :func:`run` reads from it:
+    ``(net, parts)`` with ``parts`` the groups, the plastic projection, the modulator and
+    the monitors by name."""
+    c = config
+    net = models.Network(dt=c.dt, seed=c.seed, chunk=60_000.0)
+    pre = net.add(models.PoissonGroup(c.n_pre, rate=c.rate_hz))
+    post = net.add(models.LIF(c.n_post, synapses="delta", tau_m=c.tau_m, e_leak=c.v_rest, v_th=c.v_th,
+                              v_reset=c.v_rest, t_ref=c.t_ref))
+    background = net.add(models.PoissonGroup(c.n_post, rate=c.bg_rate_hz))
+    net.connect(background, post, weight=c.bg_mv, connectivity=models.one_to_one())
+    critic = models.PairingReward(pre, 0, post, 0, window=c.window_ms, delay_min=c.delay_min_ms,
+                                  delay_max=c.delay_max_ms, amount=c.reward_amount)
+    dopamine = net.add(models.Modulator(tau_d=c.tau_d, critics=(critic,)))
+    proj = net.connect(pre, post, weight=c.w0, rule=c.rule(), modulator=dopamine)
+    parts = dict(pre=pre, post=post, background=background, dopamine=dopamine, projection=proj,
+                 pre_spikes=net.record_spikes(pre), post_spikes=net.record_spikes(post),
+                 weights=net.record_weights(proj, every=c.record_every_ms))
+    return net, parts
+
+
+def run(config: Config, backend: str = "native", progress: bool = False) -> Result:
     check_backend(backend)
     if backend != "native":
-        raise ParameterError("izhikevich2007 runs on the native backend only (its own Numba loop)")
+        raise ParameterError("izhikevich2007 runs on the native backend only (models.Network with the "
+                             "dopamine rule family); in Brian2 use plasticity.brian.attach_dopamine")
     c = config
     provenance: dict = {"reference": reference()}
     with timed(provenance, backend, c.seed):
-        rule = c.rule()
-        index = dense_index(c.n_pre, c.n_post)       # synapse s = j * n_post + i
-        n_syn = c.n_pre * c.n_post
-        w = np.full(n_syn, float(c.w0))
-        st = modulated.init_state(c.n_pre, c.n_post, n_syn)
-        n_steps = int(round(c.duration_ms / c.dt))
-        every = max(1, int(round(c.record_every_ms / c.dt)))
-        n_rec = n_steps // every + 1
-        w_out = np.zeros((n_rec, n_syn))
-        cap = int(3 * c.duration_ms * 1e-3 * c.n_post * 50 + 1000)
-        post_i, post_t = np.zeros(cap, np.int64), np.zeros(cap)
-        ev_cap = int(c.duration_ms * 1e-3 * 200 + 1000)
-        reward_t, pairing_t = np.zeros(ev_cap), np.zeros(ev_cap)
-        counts = np.zeros(5, np.int64)
-        seed = int(np.random.default_rng(c.seed).integers(2**31 - 1))
-        _simulate(rule.params(), st, w, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
-                  index.syn_pre, n_steps, c.dt, c.rate_hz, c.bg_rate_hz, c.bg_mv, c.tau_m, c.v_rest, c.v_th,
-                  int(round(c.t_ref / c.dt)), c.window_ms, c.reward_amount, c.delay_min_ms, c.delay_max_ms,
-                  every, seed, w_out, post_i, post_t, reward_t, pairing_t, counts)
-        n_post_sp, n_rew, n_pair, n_pre_sp, n_rows = (int(x) for x in counts)
-        if max(n_post_sp - cap, n_rew - ev_cap, n_pair - ev_cap) > 0:
-            raise RuntimeError("event buffers overflowed; rates are far above the configured regime")
-        w_t = np.arange(n_rows) * every * c.dt
-        dense = w_out[:n_rows].reshape(n_rows, c.n_pre, c.n_post).transpose(0, 2, 1)
-        provenance.update(network=f"{c.n_pre} Poisson -> {c.n_post} LIF, {n_syn} plastic synapses, "
-                                  f"rewarded: pre 0 -> post 0", n_pre_spikes=n_pre_sp)
-    return Result(c, w_t, dense.copy(), reward_t[:n_rew].copy(), pairing_t[:n_pair].copy(), post_i[:n_post_sp].copy(),
-                  post_t[:n_post_sp].copy(), n_pre_sp, provenance)
+        net, parts = build(c)
+        net.run(c.duration_ms, progress=progress)
+        proj, rec = parts["projection"], parts["weights"]
+        w = np.stack([proj.dense_weights(row) for row in rec.w])        # (n_times, n_post, n_pre)
+        reward_t, _ = net.modulator_releases(parts["dopamine"])
+        pre_rec, post_rec = parts["pre_spikes"], parts["post_spikes"]
+        pre0, post0 = (np.rint(r.t[r.i == 0] / c.dt).astype(np.int64) for r in (pre_rec, post_rec))  # steps
+        pairing_t = _pairing_steps(pre0, post0, int(round(c.window_ms / c.dt))) * c.dt
+        provenance.update(network=f"{c.n_pre} Poisson -> {c.n_post} LIF (delta synapses), "
+                                  f"{proj.n_syn} plastic synapses, rewarded: pre 0 -> post 0; models.Network",
+                          n_pre_spikes=int(pre_rec.t.size), compile_s=net.timing["compile_s"],
+                          loop_s=net.timing["run_s"])
+    return Result(c, rec.t.copy(), w, reward_t, pairing_t, post_rec.i.copy(), post_rec.t.copy(),
+                  int(pre_rec.t.size), provenance)
 
 
 def plot(result: Result):

@@ -62,3 +62,23 @@ def test_same_seed_same_result():
 def test_bad_config_names_the_parameter(kwargs, name):
     with pytest.raises(ParameterError, match=name):
         izhikevich2007.Config(**kwargs)
+
+
+def test_network_weights_equal_replay_of_its_spikes():
+    """The protocol is a models.Network: its recorded weights are replay_modulated of its own
+    presynaptic and postsynaptic spikes and dopamine releases (delay 0, b = 0), and a
+    postsynaptic neuron's spikes are at least t_ref apart (the Network's refractoriness)."""
+    from plasticity.modulated import replay_modulated
+
+    c = izhikevich2007.Config(duration_ms=300_000.0, record_every_ms=60_000.0, n_post=3)
+    net, parts = izhikevich2007.build(c)
+    net.run(c.duration_ms)
+    rel_t, rel_a = net.modulator_releases(parts["dopamine"])
+    assert rel_t.size > 5
+    pre, post = parts["pre_spikes"].trains(), parts["post_spikes"].trains()
+    rec = parts["weights"]
+    for t_r, w_r in zip(rec.t[1:], rec.w[1:]):
+        want = replay_modulated(c.rule(), pre, post, rel_t, rel_a, np.full((c.n_post, c.n_pre), c.w0), duration=t_r)
+        np.testing.assert_allclose(parts["projection"].dense_weights(w_r), want, rtol=1e-9, atol=1e-12)
+    isi = np.concatenate([np.diff(t) for t in post])
+    assert isi.min() >= c.t_ref - 1e-9
