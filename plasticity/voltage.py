@@ -27,17 +27,22 @@ argument capped at 20), exact exponential relaxation of ū± towards the step's 
 per step: neuron update (input jump, spike/clamp), then filters, then plasticity (LTD at the
 step's presynaptic spike with ū-(t - delay), then x̄ jumps, then LTP with the step's u and
 ū+(t - delay), times dt), weight clipped to [w_min, w_max]. The neuron and the rule are
-separate kernels (the protocol's EPSP does not depend on the learning weight), each with a
-NumPy twin.
+separate kernels, each with a NumPy twin. The arithmetic of one rule step is written once
+(``step_factors``, ``filter_step``, ``neuron_terms``, ``synapse_step``) and called by
+``clopath_step`` (hence ``clopath_run`` and the Brian2 plug-in) and by the rule family in
+``models.Network`` (section at the end: ``ClopathSTDP`` projections onto a ``models.AdEx``
+group, whose step is ``adex_run``'s).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from .contract import Family
 from .errors import ParameterError, check_finite, check_non_negative, check_positive
 
 
@@ -121,44 +126,56 @@ class ClopathSTDP:
 
 (R_A_LTD, R_A_LTP, R_TAU_X, R_TAU_MINUS, R_TAU_PLUS, R_THETA_MINUS, R_THETA_PLUS, R_DELAY, R_W_MIN,
  R_W_MAX) = range(10)
+R_LENGTH = 10
 
 
 # ----------------------------------------------------------------------------------------
 # Neuron kernel and twin
 # ----------------------------------------------------------------------------------------
 
+@njit(cache=True, inline="always")
+def adex_step(p, dt, clamp_steps, i_ext, jump, forced, u, w_ad, z, vt, clamp):
+    """One step of the neuron (parameters ``p`` in :meth:`AdExClopath.params` order): the
+    state (u, w_ad, z, V_T, clamp steps left) before the step, the step's delta input
+    ``jump`` (mV, ignored while clamped) and ``forced`` (a spike whatever u). Returns the new
+    state and whether it spiked. The arithmetic of :func:`adex_run` (and of a network's AdEx
+    group), written once."""
+    spike = False
+    if clamp > 0:
+        clamp -= 1
+        u = p[V_CLAMP] if clamp > 0 else p[V_RESET]
+    else:
+        arg = min((u - vt) / p[DELTA_T], 20.0)
+        du = (-p[G_L] * (u - p[E_L]) + p[G_L] * p[DELTA_T] * math.exp(arg) - w_ad + z + i_ext) / p[C_M]
+        u = u + dt * du + jump
+        spike = forced or u >= p[V_PEAK]
+    if spike:
+        u = p[V_CLAMP] if clamp_steps > 0 else p[V_RESET]
+        clamp = clamp_steps
+        w_ad += p[B_AD]
+        z = p[I_SP]
+        vt = p[VT_MAX]
+    w_ad += dt * (p[A_AD] * (u - p[E_L]) - w_ad) / p[TAU_W]
+    z -= dt * z / p[TAU_Z]
+    vt += dt * (p[VT_REST] - vt) / p[TAU_VT]
+    return u, w_ad, z, vt, clamp, spike
+
+
 @njit(cache=True)
 def adex_run(p, dt, jumps, forced, i_ext, u_out, spikes_out):
     """Simulate len(u_out) steps. ``jumps[k]``: delta input (mV) at step k; ``forced[k]``:
     1 forces a spike at step k; ``i_ext`` (pA) constant. Fills u_out (mV, after each
     step's update) and spikes_out (1 at spike steps). Returns the number of spikes."""
-    n_steps = u_out.size
     u, w_ad, z, vt = p[E_L], 0.0, 0.0, p[VT_REST]
     clamp_steps = int(round(p[T_CLAMP] / dt))
-    clamp_left = 0
+    clamp = 0
     n_sp = 0
-    for k in range(n_steps):
-        spike = False
-        if clamp_left > 0:
-            clamp_left -= 1
-            u = p[V_CLAMP] if clamp_left > 0 else p[V_RESET]
-        else:
-            arg = min((u - vt) / p[DELTA_T], 20.0)
-            du = (-p[G_L] * (u - p[E_L]) + p[G_L] * p[DELTA_T] * math.exp(arg) - w_ad + z + i_ext) / p[C_M]
-            u = u + dt * du + jumps[k]
-            if forced[k] == 1 or u >= p[V_PEAK]:
-                spike = True
+    for k in range(u_out.size):
+        u, w_ad, z, vt, clamp, spike = adex_step(p, dt, clamp_steps, i_ext, jumps[k], forced[k] == 1,
+                                                 u, w_ad, z, vt, clamp)
         if spike:
             n_sp += 1
             spikes_out[k] = 1
-            u = p[V_CLAMP] if clamp_steps > 0 else p[V_RESET]
-            clamp_left = clamp_steps
-            w_ad += p[B_AD]
-            z = p[I_SP]
-            vt = p[VT_MAX]
-        w_ad += dt * (p[A_AD] * (u - p[E_L]) - w_ad) / p[TAU_W]
-        z -= dt * z / p[TAU_Z]
-        vt += dt * (p[VT_REST] - vt) / p[TAU_VT]
         u_out[k] = u
     return n_sp
 
@@ -192,8 +209,52 @@ def adex_run_reference(neuron: AdExClopath, dt, jumps, forced, i_ext=0.0):
 
 
 # ----------------------------------------------------------------------------------------
-# Rule kernel and twin
+# Rule kernel and twin. The arithmetic of one step exists once, in the four inline pieces
+# below; clopath_step (clopath_run, the Brian2 plug-in) and the network family call them.
 # ----------------------------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def step_factors(r, dt):
+    """(f-, f+, decay of x̄) of one step: the filters relax by f = 1 - exp(-dt/tau)."""
+    return (1.0 - math.exp(-dt / r[R_TAU_MINUS]), 1.0 - math.exp(-dt / r[R_TAU_PLUS]),
+            math.exp(-dt / r[R_TAU_X]))
+
+
+@njit(cache=True, inline="always")
+def filter_step(f_minus, f_plus, k, u_i, filt, hist, i):
+    """Step k of neuron i's filters: ū-, ū+ relax towards the step's u, and enter the delay
+    line ``hist[:, i]`` (d + 1 slots, d = hist.shape[2] - 1) at slot k mod (d + 1)."""
+    slot = k % hist.shape[2]
+    filt[0, i] += (u_i - filt[0, i]) * f_minus
+    filt[1, i] += (u_i - filt[1, i]) * f_plus
+    hist[0, i, slot] = filt[0, i]
+    hist[1, i, slot] = filt[1, i]
+
+
+@njit(cache=True, inline="always")
+def neuron_terms(r, dt, k, u_i, hist, i):
+    """(LTD amount, LTP factor) of neuron i at step k, after :func:`filter_step`: the LTD
+    A_LTD [ū-(t - delay) - θ-]_+ and A_LTP [u - θ+]_+ [ū+(t - delay) - θ-]_+ dt. The delayed
+    values are the delay line's slot written d steps ago (the initial value before that;
+    d = 0: this step's)."""
+    old = (k + 1) % hist.shape[2]
+    ltd = r[R_A_LTD] * max(hist[0, i, old] - r[R_THETA_MINUS], 0.0)
+    ltp_post = max(u_i - r[R_THETA_PLUS], 0.0) * max(hist[1, i, old] - r[R_THETA_MINUS], 0.0) * r[R_A_LTP] * dt
+    return ltd, ltp_post
+
+
+@njit(cache=True, inline="always")
+def synapse_step(r, decay_x, ltd, ltp_post, pre_spike, x, w, s):
+    """Synapse s at one step: x̄ decays; at a presynaptic spike w -= LTD and x̄ += 1/tau_x;
+    then w += x̄ * LTP factor; w clipped to [w_min, w_max]."""
+    x[s] *= decay_x
+    ws = w[s]
+    if pre_spike:
+        ws -= ltd
+        x[s] += 1.0 / r[R_TAU_X]
+    ws += x[s] * ltp_post
+    w[s] = min(max(ws, r[R_W_MIN]), r[R_W_MAX])
+
 
 @njit(cache=True)
 def clopath_step(r, dt, k, u, filt, hist, pre_flag, syn_post, x, w):
@@ -205,30 +266,13 @@ def clopath_step(r, dt, k, u, filt, hist, pre_flag, syn_post, x, w):
     where the synapse's presynaptic neuron spikes in this step; ``syn_post`` (n_syn,):
     each synapse's postsynaptic neuron; ``x`` (n_syn,) presynaptic traces; ``w`` weights.
     """
-    f_minus = 1.0 - math.exp(-dt / r[R_TAU_MINUS])
-    f_plus = 1.0 - math.exp(-dt / r[R_TAU_PLUS])
-    decay_x = math.exp(-dt / r[R_TAU_X])
-    d = hist.shape[2] - 1
-    slot = k % (d + 1)
-    old = (k + 1) % (d + 1)     # the value written d steps ago (the initial value before that)
+    f_minus, f_plus, decay_x = step_factors(r, dt)
     for i in range(u.size):
-        filt[0, i] += (u[i] - filt[0, i]) * f_minus
-        filt[1, i] += (u[i] - filt[1, i]) * f_plus
-        hist[0, i, slot] = filt[0, i]
-        hist[1, i, slot] = filt[1, i]
+        filter_step(f_minus, f_plus, k, u[i], filt, hist, i)
     for s in range(w.size):
         i = syn_post[s]
-        um_d = hist[0, i, old] if d > 0 else filt[0, i]
-        up_d = hist[1, i, old] if d > 0 else filt[1, i]
-        ltd = r[R_A_LTD] * max(um_d - r[R_THETA_MINUS], 0.0)
-        ltp_post = max(u[i] - r[R_THETA_PLUS], 0.0) * max(up_d - r[R_THETA_MINUS], 0.0) * r[R_A_LTP] * dt
-        x[s] *= decay_x
-        ws = w[s]
-        if pre_flag[s] == 1:
-            ws -= ltd
-            x[s] += 1.0 / r[R_TAU_X]
-        ws += x[s] * ltp_post
-        w[s] = min(max(ws, r[R_W_MIN]), r[R_W_MAX])
+        ltd, ltp_post = neuron_terms(r, dt, k, u[i], hist, i)
+        synapse_step(r, decay_x, ltd, ltp_post, pre_flag[s] == 1, x, w, s)
 
 
 def delay_steps(r, dt) -> int:
@@ -290,3 +334,84 @@ def clopath_run_reference(rule: ClopathSTDP, dt, u, pre, u_init, w0):
             w = min(max(w + x * ltp[k], rule.w_min), rule.w_max)
             out[s, k] = w
     return out
+
+
+# ----------------------------------------------------------------------------------------
+# The family in models.Network (plasticity.contract): projections connected with
+# ``rule=ClopathSTDP(...)`` onto an AdEx group. Hook on_pre (stage 4, after delivery) marks
+# the presynaptic trace index as spiking in this step; hook on_step (stage 8) runs the
+# step of clopath_step for the projection's synapses with u = net.neurons.v of its targets
+# (after the step's neuron update), then clears the marks. Filters and delay lines are per
+# postsynaptic trace index (one set per projection and target neuron), x̄ per synapse.
+# ----------------------------------------------------------------------------------------
+
+M_TGT = 2   # the field of models.simulate's projection meta rows: the target group's first neuron
+
+
+class NetworkData(NamedTuple):
+    params: np.ndarray      # (n_proj, R_LENGTH) ClopathSTDP.params(); rows of other families unused
+    d: np.ndarray           # (n_proj,) delay of the filtered potentials in steps, round(delay_u/dt)
+    filt: np.ndarray        # (2, n_post_traces): ū-, ū+ (mV)
+    hist: np.ndarray        # (2, n_post_traces, d_max + 1): delay lines; projection p uses d_p + 1 slots
+    x: np.ndarray           # (n_syn,) presynaptic traces x̄
+    pre_flag: np.ndarray    # (n_pre_traces,) 1 when the trace index's spike reached the synapses this step
+
+
+def _build(projections, built) -> NetworkData:
+    wr = built.wiring
+    dt = built.net.dt
+    n_proj = wr.meta.shape[0]
+    params = np.zeros((n_proj, R_LENGTH))
+    d = np.zeros(n_proj, np.int64)
+    for p, proj in projections:
+        params[p] = proj.rule.params()
+        d[p] = delay_steps(params[p], dt)
+    n_post = int(wr.tgt_off[-1])
+    filt = np.zeros((2, n_post))
+    hist = np.zeros((2, n_post, int(d.max(initial=0)) + 1))
+    for p, proj in projections:
+        first = built.net.offset(proj.target)
+        u0 = built.neurons.v[first:first + proj.target.n]   # the filters start at the initial u
+        rows = slice(wr.tgt_off[p], wr.tgt_off[p + 1])
+        filt[:, rows] = u0
+        hist[:, rows, :] = u0[None, :, None]
+    return NetworkData(params, d, filt, hist, np.zeros(int(wr.syn_off[-1])), np.zeros(int(wr.src_off[-1]), np.int64))
+
+
+@njit(cache=True, inline="always")
+def network_on_pre(data, net, p, j, t):
+    data.pre_flag[j] = 1
+
+
+@njit(cache=True, inline="always")
+def network_on_step(data, net, p, k, t):
+    wr = net.wiring
+    r = data.params[p]
+    dt = net.dt
+    hist = data.hist[:, :, :data.d[p] + 1]
+    f_minus, f_plus, decay_x = step_factors(r, dt)
+    first = wr.meta[p, M_TGT] - wr.tgt_off[p]        # global neuron index = first + postsynaptic trace index
+    for i in range(wr.tgt_off[p], wr.tgt_off[p + 1]):
+        u_i = net.neurons.v[first + i]
+        filter_step(f_minus, f_plus, k, u_i, data.filt, hist, i)
+        ltd, ltp_post = neuron_terms(r, dt, k, u_i, hist, i)
+        for q in range(wr.in_start[i], wr.in_stop[i]):
+            s = wr.in_syn[q]
+            synapse_step(r, decay_x, ltd, ltp_post, data.pre_flag[wr.syn_pre[s]] == 1, data.x, wr.w, s)
+    for j in range(wr.src_off[p], wr.src_off[p + 1]):
+        data.pre_flag[j] = 0
+
+
+def _check(rule, proj, net):
+    target = proj.target
+    if not isinstance(getattr(target, "neuron", None), AdExClopath):
+        raise ParameterError(f"target of a ClopathSTDP projection must be an AdEx group (models.AdEx: the rule "
+                             f"reads its membrane potential u), got {type(target).__name__}")
+    if proj.delay_type == "dendritic" and proj.n_syn and np.max(proj.delay) > 0:
+        raise ParameterError("delay_type must be 'axonal' for a ClopathSTDP projection with a delay: the rule "
+                             "reads the postsynaptic u without a dendritic delay (delay_u delays the filters)")
+
+
+FAMILY = Family("clopath", build=_build, on_pre=network_on_pre, on_step=network_on_step, reads=("v",),
+                targets=("AdEx",), check=_check)
+ClopathSTDP.family = FAMILY
