@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -178,6 +179,7 @@ class ModulatorArrays(NamedTuple):
     log_m: np.ndarray
     log_a: np.ndarray
     log_n: np.ndarray
+    dropped: np.ndarray     # (2,): critic releases lost to a full pending buffer; releases not logged
 
 
 class NetView(NamedTuple):
@@ -318,6 +320,13 @@ class Network:
         if readout is not None and not (isinstance(readout, Readout) and any(readout is g for g in self.groups)):
             raise ParameterError("readout must be a Readout group added to this network with net.add()")
         family = family_of(rule) if rule is not None else None
+        reads = family.reads if family is not None else ()
+        if modulator is not None and "modulator" not in reads:
+            raise ParameterError(f"modulator is read only by rules of a modulated family (DopamineSTDP), "
+                                 f"got it with rule {type(rule).__name__}")
+        if readout is not None and "learning_signal" not in reads:
+            raise ParameterError(f"readout is read only by gradient rules (EPropRule, OTTTRule), "
+                                 f"got it with rule {type(rule).__name__}")
         proj = build_projection(source, target, connectivity=connectivity or all_to_all(),
                                 weight=weight, delay=delay, receptor=receptor, rule=rule,
                                 delay_type=delay_type, rng=self.rng, same_group=source is target)
@@ -585,9 +594,20 @@ class _Built:
                     self._sync(k1)
                     function(net)
         bar.close()
+        self._warn_dropped()
         self._sync(k_end)
         self._record_weights(k_end, final=True)
         self._publish()
+
+    def _warn_dropped(self):
+        lost, unlogged = (int(x) for x in self.modulators.dropped)
+        if lost:
+            warnings.warn(f"{lost} critic releases were dropped: more than {self.modulators.pend_k.size} "
+                          "releases were pending at once (shorten the critics' delays or their rate)", stacklevel=3)
+        if unlogged:
+            warnings.warn(f"{unlogged} modulator releases happened but were not logged (log capacity "
+                          f"{self.modulators.log_k.size}); modulator_releases() is incomplete", stacklevel=3)
+        self.modulators.dropped[:] = 0
 
     def _sync(self, k):
         for fam, data in zip(self.families, self.family_records):
@@ -683,7 +703,8 @@ def _modulator_arrays(net, dt) -> ModulatorArrays:
                            np.full(len(crit_i), -(2**62), np.int64), np.zeros(len(crit_i), np.uint64),
                            np.zeros(1, np.uint64), np.zeros(4096, np.int64), np.zeros(4096, np.int64),
                            np.zeros(4096), np.zeros(1, np.int64), np.zeros(cap_log, np.int64),
-                           np.zeros(cap_log, np.int64), np.zeros(cap_log), np.zeros(1, np.int64))
+                           np.zeros(cap_log, np.int64), np.zeros(cap_log), np.zeros(1, np.int64),
+                           np.zeros(2, np.int64))
 
 
 def _count_multiples(k0, k1, every):
@@ -1157,7 +1178,10 @@ def modulators(k, net, spiked, n_sp):
             if spiked[e] == pre:
                 md.crit_last[c] = k
         for e in range(n_sp):
-            if spiked[e] == post and 0 < k - md.crit_last[c] <= window and md.pend_n[0] < md.pend_k.size:
+            if spiked[e] == post and 0 < k - md.crit_last[c] <= window:
+                if md.pend_n[0] == md.pend_k.size:
+                    md.dropped[0] += 1
+                    continue
                 u = _counter_uniform(md.key[0], 1_000_003 + c, md.crit_n[c])
                 md.crit_n[c] += np.uint64(1)
                 delay = md.crit_f[c, 0] + (md.crit_f[c, 1] - md.crit_f[c, 0]) * (1.0 - u)
@@ -1191,6 +1215,8 @@ def _release(md, m, amount, k):
     if n < md.log_k.size:
         md.log_k[n], md.log_m[n], md.log_a[n] = k, m, amount
         md.log_n[0] = n + 1
+    else:
+        md.dropped[1] += 1
 
 
 @njit(cache=True)

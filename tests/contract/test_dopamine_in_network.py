@@ -357,3 +357,29 @@ def test_modulator_and_critic_errors():
         models.Modulator(critics=(object(),))
     with pytest.raises(ParameterError, match="amounts"):
         models.Modulator(times=(1.0, 2.0), amounts=(1.0,))
+
+
+def test_a_presynaptic_spike_transmits_the_weight_integrated_up_to_its_arrival():
+    """NEST's stdp_dopamine_synapse brings the weight up to date before sending: here a
+    release at 100 ms makes w grow lazily; the pre spike at 400 ms must move v by w(400),
+    the weight replay_modulated integrates up to then, not by the stale w of 20 ms."""
+    rule = DopamineSTDP(eta=0.05, w_max=5.0)
+    net = models.Network(dt=1.0)
+    pre = net.add(models.SpikeGeneratorGroup.from_trains([np.array([10.0, 400.0])]))
+    kick = net.add(models.SpikeGeneratorGroup.from_trains([np.array([19.0])]))
+    cell = net.add(models.LIF(1, synapses="delta", tau_m=20.0, e_leak=-70.0, v_reset=-70.0, v_th=-50.0))
+    mod = net.add(models.Modulator(tau_d=rule.tau_d, times=[100.0], amounts=[1.0]))
+    net.connect(kick, cell, weight=30.0)                               # post spike at 20 ms
+    proj = net.connect(pre, cell, weight=1.0, rule=rule, modulator=mod)
+    v = net.record_state(cell, "v")
+    spikes = net.record_spikes(cell)
+    net.run(420.0)
+    assert np.allclose(spikes.t, [20.0])
+    w_400 = replay_modulated(rule, [np.array([10.0])], [spikes.t], [100.0], [1.0], np.ones((1, 1)),
+                             duration=400.0)[0, 0]
+    assert w_400 > 1.5                                                  # it did grow
+    p_m = np.exp(-1.0 / 20.0)
+    # v recorded at the start of step k is v after step k-1; the spike of step 400 acts in step 401
+    jump = v.values[402, 0] - (-70.0 + (v.values[401, 0] + 70.0) * p_m)
+    assert jump == pytest.approx(w_400, rel=1e-12)
+    assert proj.w[0] >= w_400
