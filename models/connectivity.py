@@ -193,6 +193,7 @@ class Projection:
     delay_type: str
     modulator: object = None     # the Modulator a modulated rule reads
     readout: object = None       # the Readout whose error a gradient rule learns from
+    transmit: bool = True        # False: spikes do not reach the target (the weights only learn)
 
     @property
     def n_syn(self) -> int:

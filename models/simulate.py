@@ -55,13 +55,14 @@ from plasticity.errors import ParameterError, check_dt, check_positive
 from plasticity.readout import softmax_ce_error
 from plasticity.surrogate import psi as _psi
 from plasticity.traces import current_coupling as _current_coupling
+from plasticity.voltage import adex_step
 from .connectivity import build_projection
 from .modulators import Modulator
 from .neurons import LIF, AdEx, PoissonGroup, Readout, SpikeGeneratorGroup
 
 # projection meta fields
-M_SRC, M_NSRC, M_TGT, M_NTGT, M_RECEPTOR, M_DELAY, M_DENDRITIC, M_PLASTIC, M_RING, M_FAMILY = range(10)
-N_META = 10
+from plasticity.contract import (M_DELAY, M_DENDRITIC, M_FAMILY, M_NSRC, M_NTGT, M_PLASTIC,  # noqa: E402
+                                 M_RECEPTOR, M_RING, M_SRC, M_TGT, M_TRANSMIT, N_META)
 # group kinds and constants (one row of NeuronArrays.consts per group)
 KIND_LIF, KIND_ADEX, KIND_READOUT = 0, 1, 2
 (P_M, P_E, P_I, E_LEAK, V_TH, V_RESET, REF_STEPS, E_E, E_I, K_E, K_I, V_EXT, CONDUCTANCE,
@@ -296,7 +297,7 @@ class Network:
         return group
 
     def connect(self, source, target, *, weight, connectivity=None, receptor="excitatory",
-                delay=0.0, delay_type="axonal", rule=None, modulator=None, readout=None):
+                delay=0.0, delay_type="axonal", rule=None, modulator=None, readout=None, transmit=True):
         """Connect two added groups; returns the :class:`Projection`.
 
         ``weight``: constant, per-synapse array (in the order of the pairs the pattern
@@ -305,6 +306,8 @@ class Network:
         ``delay`` in ms. ``rule``: a rule with a family (:mod:`plasticity.contract`);
         ``modulator``: the :class:`Modulator` a modulated rule reads; ``readout``: the
         :class:`Readout` whose error a gradient rule (e-prop, OTTT) learns from.
+        ``transmit=False``: the spikes do not reach the target (the weights only learn: a
+        plasticity protocol whose input is delivered by a separate, static projection).
         """
         from .connectivity import all_to_all
         self._check_not_built()
@@ -331,6 +334,9 @@ class Network:
                                 weight=weight, delay=delay, receptor=receptor, rule=rule,
                                 delay_type=delay_type, rng=self.rng, same_group=source is target)
         proj.modulator, proj.readout = modulator, readout
+        if not isinstance(transmit, bool):
+            raise ParameterError(f"transmit must be True or False, got {transmit!r}")
+        proj.transmit = transmit
         if family is not None:
             if proj.n_syn and np.ptp(proj.delay) > 0:
                 raise ParameterError("delay must be the same for all synapses of a plastic projection "
@@ -788,6 +794,7 @@ def _wire(net, families):
         m[M_PLASTIC] = 1 if plastic else 0
         m[M_RING] = d + 1 if uniform else 1
         m[M_FAMILY] = families.index(family_of(proj.rule)) if plastic else -1
+        m[M_TRANSMIT] = 1 if getattr(proj, "transmit", True) else 0
         if not uniform:
             max_het = max(max_het, int(steps.max()))
         steps_all.append(steps)
@@ -933,43 +940,20 @@ def integrate(k, net, spiked):
 
 @njit(cache=True, inline="always")
 def _adex_group(k, dt, neu, g, c, spiked, n_sp):
-    """Stages 2-3 for an AdEx group: plasticity.voltage.adex_run's step, the inputs of the
-    previous step as its jumps (mV)."""
-    a0 = ADEX_0
-    c_m, g_l, e_l, delta_t = c[a0], c[a0 + 1], c[a0 + 2], c[a0 + 3]
-    tau_w, a_ad, b_ad, vt_rest = c[a0 + 4], c[a0 + 5], c[a0 + 6], c[a0 + 7]
-    vt_max, tau_vt, tau_z, i_sp = c[a0 + 8], c[a0 + 9], c[a0 + 10], c[a0 + 11]
-    v_peak, v_clamp, v_reset = c[a0 + 12], c[a0 + 13], c[a0 + 15]
-    clamp_steps = c[REF_STEPS]
+    """Stages 2-3 for an AdEx group: plasticity.voltage.adex_step (the arithmetic of
+    adex_run), the inputs of the previous step as its jumps (mV)."""
+    p = c[ADEX_0:ADEX_0 + 16]
     aux = neu.aux
     for n in range(neu.groups[g, 0], neu.groups[g, 1]):
-        u = neu.v[n]
-        w_ad, z_ad, vt, clamp = aux[0, n], aux[1, n], aux[2, n], aux[3, n]
         jump = neu.s_e[n] + neu.s_i[n]
         neu.s_e[n] = 0.0
         neu.s_i[n] = 0.0
-        neu.z[n] = 0.0
-        spike = False
-        if clamp > 0:
-            clamp -= 1
-            u = v_clamp if clamp > 0 else v_reset
-        else:
-            arg = min((u - vt) / delta_t, 20.0)
-            du = (-g_l * (u - e_l) + g_l * delta_t * math.exp(arg) - w_ad + z_ad + c[V_EXT]) / c_m
-            u = u + dt * du + jump
-            spike = u >= v_peak
+        u, w_ad, z_ad, vt, clamp, spike = adex_step(p, dt, c[REF_STEPS], c[V_EXT], jump, False,
+                                                    neu.v[n], aux[0, n], aux[1, n], aux[2, n], aux[3, n])
+        neu.z[n] = 1.0 if spike else 0.0
         if spike:
-            u = v_clamp if clamp_steps > 0 else v_reset
-            clamp = clamp_steps
-            w_ad += b_ad
-            z_ad = i_sp
-            vt = vt_max
-            neu.z[n] = 1.0
             spiked[n_sp] = n
             n_sp += 1
-        w_ad += dt * (a_ad * (u - e_l) - w_ad) / tau_w
-        z_ad -= dt * z_ad / tau_z
-        vt += dt * (vt_rest - vt) / tau_vt
         neu.v[n] = u
         neu.thr[n] = vt
         aux[0, n], aux[1, n], aux[2, n], aux[3, n] = w_ad, z_ad, vt, clamp
@@ -998,6 +982,8 @@ def record_spikes(k, spiked, n_sp, mon):
 def _deliver(wr, p, j, neu):
     """Add the current weights of presynaptic trace index j's synapses to their targets."""
     m = wr.meta
+    if m[p, M_TRANSMIT] == 0:
+        return
     shift = m[p, M_TGT] - wr.tgt_off[p]
     target = neu.s_e if m[p, M_RECEPTOR] == 0 else neu.s_i
     for s in range(wr.syn_start[j], wr.syn_stop[j]):
@@ -1025,6 +1011,8 @@ def propagate(net, p, k, spiked, n_sp, input_ring, arrived):
     plastic = m[p, M_PLASTIC] == 1
     n_arr = 0
     if d < 0:  # static projection with per-synapse delays: schedule into the input ring
+        if m[p, M_TRANSMIT] == 0:
+            return 0
         ring_len = input_ring.shape[0]
         shift, r = m[p, M_TGT] - wr.tgt_off[p], m[p, M_RECEPTOR]
         for e in range(n_sp):

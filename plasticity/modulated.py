@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .contract import Family
+from .contract import M_RECEPTOR, M_TGT, M_TRANSMIT, Family
 from .errors import ParameterError, check_finite, check_non_negative, check_positive
 from .replay import _spike_trains
 from .synapse_index import dense_index
@@ -386,12 +386,14 @@ def network_on_pre(data, net, p, j, t):
     wr = net.wiring
     params = data.params[p]
     st = _projection_state(data.state, p)
-    shift = wr.meta[p, 2] - wr.tgt_off[p]
-    target = net.neurons.s_e if wr.meta[p, 4] == 0 else net.neurons.s_i
+    shift = wr.meta[p, M_TGT] - wr.tgt_off[p]
+    target = net.neurons.s_e if wr.meta[p, M_RECEPTOR] == 0 else net.neurons.s_i
+    transmit = wr.meta[p, M_TRANSMIT] == 1
     for s in range(wr.syn_start[j], wr.syn_stop[j]):
         before = wr.w[s]
         _advance(params, st, wr.w, s, t)
-        target[shift + wr.post_idx[s]] += wr.w[s] - before
+        if transmit:
+            target[shift + wr.post_idx[s]] += wr.w[s] - before
     on_pre(params, st, wr.w, wr.syn_start, wr.syn_stop, wr.post_idx, j, t)
 
 

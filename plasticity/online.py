@@ -49,7 +49,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .contract import Family
+from .contract import M_NTGT, M_TGT, Family
 from .errors import ParameterError, check_choice, check_non_negative
 from .traces import current_coupling
 
@@ -167,7 +167,7 @@ def _learning_signal(data, net, p):
     ro = int(pr[RO_START])
     n_out = int(pr[N_OUT])
     to = wr.tgt_off[p]
-    n_tgt = wr.meta[p, 3]
+    n_tgt = wr.meta[p, M_NTGT]
     q = int(pr[FB_PROJ])
     if q >= 0:
         shift = ro - wr.tgt_off[q]
@@ -196,8 +196,8 @@ def network_on_step(data, net, p, k, t):
     if pr[ROLE] == ROLE_READOUT:
         kappa = pr[KAPPA_RO]
         err = net.readout.err
-        shift = wr.meta[p, 2] - wr.tgt_off[p]
-        mode = net.readout.mode[wr.meta[p, 2]]
+        shift = wr.meta[p, M_TGT] - wr.tgt_off[p]
+        mode = net.readout.mode[wr.meta[p, M_TGT]]
         for j in range(j0, j1):
             zb = kappa * data.eps_v[j] + data.pend[j]
             data.eps_v[j] = zb
@@ -222,7 +222,7 @@ def network_on_step(data, net, p, k, t):
         _dense_step(data, net, p, pr)
     else:
         _sparse_step(data, net, p, pr)
-    shift = wr.meta[p, 2] - wr.tgt_off[p]          # trace index -> global neuron
+    shift = wr.meta[p, M_TGT] - wr.tgt_off[p]          # trace index -> global neuron
     for i in range(wr.tgt_off[p], wr.tgt_off[p + 1]):
         data.psi_prev[i] = neu.psi[shift + i]
         data.zsum[i] += neu.z[shift + i]
@@ -262,7 +262,7 @@ def _dense_step(data, net, p, pr):
     j0 = wr.src_off[p]
     n_src = wr.src_off[p + 1] - j0
     to = wr.tgt_off[p]
-    tgt = wr.meta[p, 2]
+    tgt = wr.meta[p, M_TGT]
     kappa_e, rho = pr[KAPPA_E], pr[RHO]
     use_reg = pr[USE_REG] == 1.0
     mode = net.readout.mode[int(pr[RO_START])]
@@ -270,7 +270,7 @@ def _dense_step(data, net, p, pr):
     eps_a, ebar, grad, esum, wsum = data.dense[0], data.dense[1], data.dense[2], data.dense[3], data.dense[4]
     ev = data.eps_v[j0:j0 + n_src]
     ev_old = data.eps_old[j0:j0 + n_src]
-    for il in range(wr.meta[p, 3]):
+    for il in range(wr.meta[p, M_NTGT]):
         i = to + il
         pj = neu.psi[tgt + il]
         lj = data.L[i]
@@ -303,7 +303,7 @@ def _sparse_step(data, net, p, pr):
     adapt = pr[ADAPT] == 1.0
     use_reg = pr[USE_REG] == 1.0
     mode = net.readout.mode[int(pr[RO_START])]
-    shift = wr.meta[p, 2] - wr.tgt_off[p]
+    shift = wr.meta[p, M_TGT] - wr.tgt_off[p]
     for j in range(wr.src_off[p], wr.src_off[p + 1]):
         ev = data.eps_v[j]
         ev_old = data.eps_old[j]

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .contract import Family
+from .contract import M_TGT, Family
 from .errors import ParameterError, check_finite, check_non_negative, check_positive
 
 
@@ -345,7 +345,6 @@ def clopath_run_reference(rule: ClopathSTDP, dt, u, pre, u_init, w0):
 # postsynaptic trace index (one set per projection and target neuron), x̄ per synapse.
 # ----------------------------------------------------------------------------------------
 
-M_TGT = 2   # the field of models.simulate's projection meta rows: the target group's first neuron
 
 
 class NetworkData(NamedTuple):

@@ -14,7 +14,7 @@ Each pairing run is a ``models.Network``: a spike generator (the presynaptic neu
 ``models.AdEx`` group (the neuron) and a forcing generator whose 1000 mV input makes the
 postsynaptic spike; the rule is a ``ClopathSTDP`` projection (its family reads the AdEx u).
 The EPSP does not follow the learning weight: it travels on a static projection, the rule's
-weight on a plastic one counted in units of 2**-60 mV (see :data:`PLASTIC_UNIT_MV`).
+weight on a plastic one connected with ``transmit=False`` (it learns, it does not drive u).
 
 Rule and neuron: :mod:`plasticity.voltage` (published A_LTD, A_LTP, tau_x and the AdEx
 parameters: 'verified' in the package's reference data). Three values follow NEST's
@@ -30,7 +30,7 @@ is the qualitative result the paper shows (pair STDP cannot produce it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -146,20 +146,7 @@ class Result:
         return float(np.sqrt(np.mean(np.r_[k * p - self.data_plus, k * m - self.data_minus] ** 2)))
 
 
-# The learning weight does not drive the neuron (the EPSP is epsp_mv whatever w is): the EPSP
-# travels on a static projection, the rule on a plastic projection from the same source whose
-# weight is counted in units of 2**-60 mV. What it adds to the step's input (at most
-# w_max 2**-60 = 100 w0 2**-60 mV, ~4e-17 mV) is below half the rounding unit of a 1 mV EPSP,
-# so the input is exactly epsp_mv; and a power-of-two unit scales every operation of the
-# rule's arithmetic exactly, so the relative change is the one the rule gives in any unit.
-PLASTIC_UNIT_MV = 2.0 ** -60
 FORCE_MV = 1000.0    # the forcing input: u + 1000 mV >= v_peak, a spike in the step it arrives
-
-
-def network_rule(config: Config) -> ClopathSTDP:
-    """``config.rule()`` for weights counted in units of :data:`PLASTIC_UNIT_MV`."""
-    r, unit = config.rule(), PLASTIC_UNIT_MV
-    return replace(r, a_ltd=r.a_ltd * unit, a_ltp=r.a_ltp * unit, w_min=r.w_min * unit, w_max=r.w_max * unit)
 
 
 def pairing(config: Config, frequency_hz: float, sign: float, record: bool = False):
@@ -181,11 +168,12 @@ def pairing(config: Config, frequency_hz: float, sign: float, record: bool = Fal
     cell = net.add(models.AdEx(1, neuron=c.neuron()))
     net.connect(pre, cell, weight=c.epsp_mv)
     net.connect(force, cell, weight=FORCE_MV)
-    syn = net.connect(pre, cell, weight=c.w0 * PLASTIC_UNIT_MV, rule=network_rule(c))
+    # the EPSP travels on the static projection above; the learning weight does not drive u
+    syn = net.connect(pre, cell, weight=c.w0, rule=c.rule(), transmit=False)
     spikes = net.record_spikes(cell)
     u = net.record_state(cell, "v") if record else None
     net.run(n_steps * dt)
-    return (None if u is None else u.values[:, 0]), spikes.t.size, (syn.w[0] / PLASTIC_UNIT_MV - c.w0) / c.w0
+    return (None if u is None else u.values[:, 0]), spikes.t.size, (syn.w[0] - c.w0) / c.w0
 
 
 def run(config: Config, backend: str = "native") -> Result:
