@@ -1,0 +1,64 @@
+"""The groups the rule contract needs, checked against closed forms and the RSNN."""
+import numpy as np
+import pytest
+
+import models
+from models.rsnn import RSNN, to_network
+from plasticity import ParameterError
+
+
+def test_per_neuron_initial_v_from_an_array_and_a_distribution():
+    net = models.Network(dt=0.1, seed=4)
+    a = net.add(models.LIF(3, tau_m=10.0, e_leak=-70.0, v_th=-50.0, v_init=np.array([-60.0, -55.0, -65.0])))
+    b = net.add(models.LIF(500, tau_m=10.0, e_leak=-70.0, v_th=-50.0, v_init=models.uniform(-70.0, -52.0)))
+    ra, rb = net.record_state(a, "v"), net.record_state(b, "v")
+    net.run(1.0)
+    np.testing.assert_array_equal(ra.values[0], [-60.0, -55.0, -65.0])
+    # free decay to rest: v(t) = e_leak + (v0 - e_leak) exp(-t/tau_m), exactly
+    np.testing.assert_allclose(ra.values[5], -70.0 + (ra.values[0] + 70.0) * np.exp(-0.5 / 10.0), rtol=1e-13)
+    v0 = rb.values[0]
+    assert v0.min() >= -70.0 and v0.max() < -52.0 and np.unique(v0).size == 500
+    assert abs(v0.mean() - (-61.0)) < 1.0                      # uniform mean, sd of the mean 0.23 mV
+    with pytest.raises(ParameterError, match="v_init"):
+        models.LIF(3, v_init=np.zeros(4))
+
+
+def test_readout_y_recorded_in_the_network_equals_the_rsnn_readout():
+    """Readout y_t = kappa y + W_out z_t + b (the same step's spikes), recorded with
+    record_state(readout, "y"); ALIF thresholds recorded as "thr" equal v_th + beta a_t."""
+    rng = np.random.default_rng(5)
+    rsnn = RSNN(4, 6, 2, n_alif=3, seed=5, tau_out=15.0)
+    rsnn.w_in = np.abs(rsnn.w_in) * 3.0                                  # every neuron driven to spike
+    rsnn.b_out[:] = [0.3, -0.1]
+    T = 60
+    x = (rng.random((T, 4)) < 0.4).astype(float)
+    states = rsnn.forward(x[None])
+    # monitors must exist before a network's first step, and to_network runs that step:
+    # record through a Network subclass that adds them then
+    import models.rsnn_network as rn
+    original = rn.Network
+
+    class Recording(original):
+        def run(self, duration, progress=False):
+            if self._built is None:
+                self.y = self.record_state(self.groups[2], "y")
+                self.thr = self.record_state(self.groups[1], "thr")
+                self.z = self.record_spikes(self.groups[1])
+            return super().run(duration, progress)
+
+    rn.Network = Recording
+    try:
+        net, _ = to_network(rsnn, x, np.zeros((T, 2)))
+    finally:
+        rn.Network = original
+    net.run(T * rsnn.dt)
+    # recorded at the start of step k = after step k-1; RSNN step t = network step t + 1
+    o = net.offset(net.groups[2])
+    y = np.vstack([net.y.values[2:], net.view().neurons.v[o:o + 2]])
+    np.testing.assert_allclose(y, states.y[0], rtol=1e-12, atol=1e-12)
+    want_thr = rsnn.v_th + rsnn.beta_vec * states.a[0]
+    np.testing.assert_allclose(net.thr.values[2:], want_thr[:-1], rtol=1e-12, atol=1e-12)
+    z = np.zeros((T, 6))
+    z[np.round(net.z.t).astype(int) - 1, net.z.i] = 1.0
+    np.testing.assert_array_equal(z, states.z[0])
+    assert states.z.sum() > 5 and np.any(states.a[0] > 0)
