@@ -9,7 +9,8 @@ sines, e-prop with random feedback, batch 1. One iteration:
 * ``network``: the same network built by ``models.rsnn.to_network`` (delta synapses,
   subtractive reset, a Readout with the target; gradients equal to the RSNN's, tested), one
   iteration = ``net.run(T)`` + ``learner.gradients()`` + Adam applied to the weights — the
-  loop that trains a network online, the network built once;
+  loop that trains a network online, the network built once, the frozen input and the target
+  repeated every T (the network's state carries over from one iteration to the next);
 * ``network + build``: a fresh ``to_network`` per iteration (flattening the network too).
 
 Target: network <= 3x eprop.gradients. Wall and CPU (process_time) minimum over
@@ -80,7 +81,9 @@ def main(argv=None):
     compile_rsnn = time.perf_counter() - tic
 
     tic = time.perf_counter()
-    snn, learner = to_network(net, x, target, rule="eprop", feedback="random", B=B)
+    periods = args.repeats + 2
+    snn, learner = to_network(net, np.tile(x, (periods, 1)), np.tile(target, (periods, 1)), rule="eprop",
+                              feedback="random", B=B)
     compile_net = time.perf_counter() - tic
     adam = optim.Adam(1e-3)
 

@@ -902,7 +902,7 @@ def integrate(k, net, spiked):
             gi = neu.s_i[n]
             thr = c[V_TH]
             if adaptive:
-                a = c[RHO] * neu.a[n] + neu.z[n]
+                a = _settle(c[RHO] * neu.a[n] + neu.z[n], 0.0)
                 neu.a[n] = a
                 thr += neu.beta[n] * a
                 neu.thr[n] = thr
@@ -915,7 +915,7 @@ def integrate(k, net, spiked):
                     v = v_inf + (v - v_inf) * math.exp(-c[DT_TAU_M] * g_tot)
                 else:
                     v_rest = c[E_LEAK] + c[V_EXT]
-                    v = v_rest + (v - v_rest) * c[P_M] + c[K_E] * ge + c[K_I] * gi
+                    v = _settle(v_rest + (v - v_rest) * c[P_M] + c[K_E] * ge + c[K_I] * gi, v_rest)
                 if subtract and neu.pend[n] != 0.0:
                     v -= (c[V_TH] - c[V_RESET]) * neu.pend[n]
                     neu.pend[n] = 0.0
@@ -933,9 +933,21 @@ def integrate(k, net, spiked):
                 neu.v[n] = v
             elif needs_psi:
                 neu.psi[n] = 0.0
-            neu.s_e[n] = ge * c[P_E]
-            neu.s_i[n] = gi * c[P_I]
+            neu.s_e[n] = _settle(ge * c[P_E], 0.0)
+            neu.s_i[n] = _settle(gi * c[P_I], 0.0)
     return n_sp
+
+
+TINY = 1e-150
+
+
+@njit(cache=True, inline="always")
+def _settle(x, rest):
+    """``rest`` when x is within TINY of it: a quantity that decays exponentially (silent
+    inputs, a membrane at rest 0) would otherwise reach subnormal numbers after ~15 000
+    steps, where every operation on it costs ~100 times more (measured: a silent e-prop
+    network ran 30x slower). 1e-150 is far below anything a result can show."""
+    return rest if abs(x - rest) < TINY else x
 
 
 @njit(cache=True, inline="always")
@@ -1126,7 +1138,7 @@ def readouts(k, k_chunk, net):
             if not started:
                 neu.v[n] = 0.0
                 continue
-            y = kappa * neu.v[n] + inp + ro.b[n]
+            y = _settle(kappa * neu.v[n] + inp + ro.b[n], 0.0)
             neu.v[n] = y
             ro.cb[n] = kappa * ro.cb[n] + 1.0
             phase = ro.phase[s, ro.col[n]]

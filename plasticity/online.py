@@ -68,7 +68,8 @@ class OnlineData(NamedTuple):
     eps_old (eps_v of the previous step), zsw (readout projections: window sum of zbar);
     per synapse: eps_a, ebar, grad, esum (sum of e, for the regularisation), wsum (window
     sum of ebar, for a CE readout) — for projections with at least 3/4 of all pairs connected
-    these five live instead in ``dense`` (5, total) as (n_target, n_source) blocks at DENSE_OFF
+    these five live instead in the 2-D ``d_eps_a`` ... ``d_wsum``: rows DENSE_OFF .. + n_target,
+    columns the presynaptic index
     (rows contiguous in the presynaptic index, the layout the RSNN kernels vectorise; the
     entries of absent synapses are computed and never read); per target trace index:
     psi_prev, L (learning signal), zsum (spikes since reset); steps (n_proj,); fb (flat
@@ -90,7 +91,11 @@ class OnlineData(NamedTuple):
     zsum: np.ndarray
     steps: np.ndarray
     fb: np.ndarray
-    dense: np.ndarray
+    d_eps_a: np.ndarray
+    d_ebar: np.ndarray
+    d_grad: np.ndarray
+    d_esum: np.ndarray
+    d_wsum: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +162,7 @@ def network_on_pre(data, net, p, j, t):
     data.pend[j] += 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _learning_signal(data, net, p):
     """L_j = sum_k B_jk err_k for the targets of hidden projection p (symmetric: W_out^T from
     projection FB_PROJ, read live)."""
@@ -194,6 +199,8 @@ def network_on_step(data, net, p, k, t):
     pr = data.params[p]
     j0, j1 = wr.src_off[p], wr.src_off[p + 1]
     if pr[ROLE] == ROLE_READOUT:
+        if k % FLUSH_EVERY == 0:
+            _zero_tiny(data.eps_v[j0:j1])
         kappa = pr[KAPPA_RO]
         err = net.readout.err
         shift = wr.meta[p, M_TGT] - wr.tgt_off[p]
@@ -210,6 +217,8 @@ def network_on_step(data, net, p, k, t):
                     data.grad[s] += err[shift + wr.post_idx[s]] * zb
         data.steps[p] += 1.0
         return
+    if k % FLUSH_EVERY == 0:
+        _flush_tiny(data, net, p, pr)
     _learning_signal(data, net, p)
     alpha, p_syn, k_syn = pr[ALPHA], pr[P_SYN], pr[K_SYN]
     for j in range(j0, j1):
@@ -227,6 +236,39 @@ def network_on_step(data, net, p, k, t):
         data.psi_prev[i] = neu.psi[shift + i]
         data.zsum[i] += neu.z[shift + i]
     data.steps[p] += 1.0
+
+
+# Traces decay geometrically while their neurons are silent; below ~1e-308 the numbers turn
+# subnormal and every operation on them costs ~100 times more (measured: a silent network
+# ran 30x slower). Every FLUSH_EVERY steps values below TINY are set to 0: even at a decay
+# of exp(-0.5) per step (dt = tau/2) a value cannot fall from TINY to subnormal in between.
+FLUSH_EVERY = 256
+TINY = 1e-150
+
+
+@njit(cache=True, inline="always")
+def _zero_tiny(x):
+    for q in range(x.size):
+        if abs(x[q]) < TINY:
+            x[q] = 0.0
+
+
+@njit(cache=True)
+def _flush_tiny(data, net, p, pr):
+    """Zero the projection's decaying traces that have become negligible (see TINY)."""
+    wr = net.wiring
+    j0, j1 = wr.src_off[p], wr.src_off[p + 1]
+    _zero_tiny(data.eps_v[j0:j1])
+    _zero_tiny(data.eps_i[j0:j1])
+    off = int(pr[DENSE_OFF])
+    if off >= 0:
+        for r in range(off, off + wr.meta[p, M_NTGT]):
+            _zero_tiny(data.d_ebar[r])
+            _zero_tiny(data.d_eps_a[r])
+    else:
+        s0, s1 = wr.syn_off[p], wr.syn_off[p + 1]
+        _zero_tiny(data.ebar[s0:s1])
+        _zero_tiny(data.eps_a[s0:s1])
 
 
 @njit(cache=True, inline="always")
@@ -254,47 +296,66 @@ def _eligibility(eps_a, ebar, grad, esum, wsum, s, ev, ev_old, pj, pp, bj, lj, r
         esum[s] += e
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dense_step(data, net, p, pr):
-    """Hidden projection stored densely: one contiguous row per target neuron."""
+    """Hidden projection stored densely: row DENSE_OFF + i of the 2-D arrays is target i."""
     wr = net.wiring
     neu = net.neurons
     j0 = wr.src_off[p]
     n_src = wr.src_off[p + 1] - j0
+    n_tgt = wr.meta[p, M_NTGT]
     to = wr.tgt_off[p]
     tgt = wr.meta[p, M_TGT]
     kappa_e, rho = pr[KAPPA_E], pr[RHO]
     use_reg = pr[USE_REG] == 1.0
     mode = net.readout.mode[int(pr[RO_START])]
     off = int(pr[DENSE_OFF])
-    eps_a, ebar, grad, esum, wsum = data.dense[0], data.dense[1], data.dense[2], data.dense[3], data.dense[4]
     ev = data.eps_v[j0:j0 + n_src]
+    if mode <= 1 and not use_reg and pr[ADAPT] == 0.0:
+        _dense_fast(data.d_ebar, data.d_grad, off, n_tgt, ev, neu.psi[tgt:tgt + n_tgt], data.L[to:to + n_tgt],
+                    kappa_e, mode == 1)
+        return
     ev_old = data.eps_old[j0:j0 + n_src]
-    for il in range(wr.meta[p, M_NTGT]):
+    for il in range(n_tgt):
         i = to + il
         pj = neu.psi[tgt + il]
+        if kappa_e == 0.0 and pj == 0.0 and mode != 3 and pr[ADAPT] == 0.0:
+            continue
         lj = data.L[i]
         bj = neu.beta[tgt + il]
-        row = off + il * n_src
-        if pr[ADAPT] == 1.0 and bj != 0.0:
-            pp = data.psi_prev[i]
-            for l in range(n_src):
-                _eligibility(eps_a, ebar, grad, esum, wsum, row + l, ev[l], ev_old[l], pj, pp, bj, lj, rho,
-                             kappa_e, True, use_reg, mode)
-        elif kappa_e == 0.0 and pj == 0.0 and mode != 3:
-            continue                                   # OTTT: nothing is filtered, e = 0
-        elif use_reg or mode != 1:
-            for l in range(n_src):
-                _eligibility(eps_a, ebar, grad, esum, wsum, row + l, ev[l], 0.0, pj, 0.0, 0.0, lj, rho, kappa_e,
-                             False, use_reg, mode)
-        else:
-            for l in range(n_src):                     # the common case: vectorises
-                b = kappa_e * ebar[row + l] + pj * ev[l]
-                ebar[row + l] = b
-                grad[row + l] += lj * b
+        adapt = pr[ADAPT] == 1.0 and bj != 0.0
+        r = off + il
+        eps_a, ebar, grad, esum, wsum = data.d_eps_a[r], data.d_ebar[r], data.d_grad[r], data.d_esum[r], data.d_wsum[r]
+        pp = data.psi_prev[i]
+        for l in range(n_src):
+            _eligibility(eps_a, ebar, grad, esum, wsum, l, ev[l], ev_old[l], pj, pp, bj, lj, rho, kappa_e, adapt,
+                         use_reg, mode)
 
 
 @njit(cache=True)
+def _dense_fast(ebar, grad, off, n_tgt, ev, psi, L, kappa_e, with_error):
+    """The common case (no adaptation, MSE or no error this step, no regularisation):
+    ebar <- kappa_e*ebar + psi_i*ev and, with an error, grad += L_i*ebar; row by row over
+    contiguous rows (the RSNN kernels' layout: it vectorises)."""
+    n_src = ev.size
+    for il in range(n_tgt):
+        eb = ebar[off + il]
+        pj = psi[il]
+        if kappa_e == 0.0 and pj == 0.0:
+            continue                                   # OTTT: nothing is filtered, e = 0
+        if with_error:
+            g = grad[off + il]
+            lj = L[il]
+            for l in range(n_src):
+                b = kappa_e * eb[l] + pj * ev[l]
+                eb[l] = b
+                g[l] += lj * b
+        else:
+            for l in range(n_src):
+                eb[l] = kappa_e * eb[l] + pj * ev[l]
+
+
+@njit(cache=True, inline="always")
 def _sparse_step(data, net, p, pr):
     """Hidden projection in CSR order (grouped by presynaptic neuron)."""
     wr = net.wiring
@@ -357,7 +418,7 @@ def _build(projections, built) -> OnlineData:
     params[:, FB_PROJ] = -1
     params[:, DENSE_OFF] = -1
     fb = []
-    fb_size = dense_size = 0
+    fb_size = dense_size = dense_width = 0
     for p, proj in projections:
         rule = proj.rule
         pr = params[p]
@@ -380,10 +441,10 @@ def _build(projections, built) -> OnlineData:
         pr[ADAPT] = 1.0 if rule.kind == "eprop" and np.any(target.betas > 0) else 0.0
         pr[RHO] = math.exp(-dt / target.tau_a)
         pr[USE_REG] = 1.0 if rule.c_reg > 0 else 0.0
-        n_pairs = proj.source.n * target.n
-        if 4 * proj.n_syn >= 3 * n_pairs:
+        if 4 * proj.n_syn >= 3 * proj.source.n * target.n:
             pr[DENSE_OFF] = dense_size
-            dense_size += n_pairs
+            dense_size += target.n
+            dense_width = max(dense_width, proj.source.n)
         if rule.feedback == "symmetric":
             q = [r for r, other in enumerate(net.projections) if other.source is target and other.target is ro]
             if len(q) != 1:
@@ -399,13 +460,13 @@ def _build(projections, built) -> OnlineData:
     z = np.zeros
     return OnlineData(params, z(n_src), z(n_src), z(n_src), z(n_src), z(n_src), z(n_syn), z(n_syn), z(n_syn),
                       z(n_syn), z(n_syn), z(n_tgt), z(n_tgt), z(n_tgt), z(n_proj), np.concatenate(fb) if fb else z(0),
-                      z((5, dense_size)))
+                      *(z((dense_size, dense_width)) for _ in range(5)))
 
 
 def reset_accumulators(data: OnlineData) -> None:
     """Zero the accumulated gradients, eligibility sums, spike counts and step counts (the
     traces go on: the network does not restart)."""
-    for a in (data.grad, data.esum, data.zsum, data.steps, data.dense[2], data.dense[3]):
+    for a in (data.grad, data.esum, data.zsum, data.steps, data.d_grad, data.d_esum):
         a[:] = 0.0
 
 
@@ -419,8 +480,7 @@ def projection_gradient(data: OnlineData, wiring, p: int, rule, dt: float) -> np
     if off >= 0:
         pre = wiring.syn_pre[s0:s1] - wiring.src_off[p]
         post = wiring.post_idx[s0:s1] - wiring.tgt_off[p]
-        flat = off + post * (wiring.src_off[p + 1] - wiring.src_off[p]) + pre
-        g, esum = data.dense[2][flat], data.dense[3][flat]
+        g, esum = data.d_grad[off + post, pre], data.d_esum[off + post, pre]
     if data.params[p, ROLE] == ROLE_HIDDEN and rule.c_reg > 0 and data.steps[p] > 0:
         steps = data.steps[p]
         to = wiring.tgt_off[p]

@@ -62,3 +62,25 @@ def test_readout_y_recorded_in_the_network_equals_the_rsnn_readout():
     z[np.round(net.z.t).astype(int) - 1, net.z.i] = 1.0
     np.testing.assert_array_equal(z, states.z[0])
     assert states.z.sum() > 5 and np.any(states.a[0] > 0)
+
+
+def test_decaying_state_settles_to_exact_rest_instead_of_subnormal_numbers():
+    """A membrane at rest 0 mV, a synaptic current and a readout decaying in silence reach
+    exactly 0 (below 1e-150) instead of subnormal numbers, where arithmetic is ~100x slower;
+    e-prop's traces likewise (flushed every 256 steps)."""
+    import plasticity
+    net = models.Network(dt=1.0)
+    src = net.add(models.SpikeGeneratorGroup.from_trains([np.array([0.0])]))
+    cell = net.add(models.LIF(1, synapses="current", tau_m=2.0, tau_e=2.0, e_leak=0.0, v_reset=-1.0,
+                              v_th=1e9, v_init=1.0))
+    out = net.add(models.Readout(1, tau=2.0))
+    rule = plasticity.EPropRule(feedback="random", B=np.ones((1, 1)))
+    net.connect(src, cell, weight=100.0, rule=rule, readout=out)
+    net.connect(cell, out, weight=1.0)
+    v = net.record_state(cell, "v", every=100.0)
+    net.run(1450.0)               # exp(-1450/2) ~ 1e-315: a subnormal number unless settled to 0
+    assert 0.0 < v.values[2, 0] < 1e-20                    # it did decay smoothly first
+    view = net.view()
+    assert view.neurons.v[1] == 0.0 and view.neurons.s_e[1] == 0.0 and view.neurons.v[2] == 0.0
+    data = net.family_data(plasticity.online.FAMILY)
+    assert np.all(data.eps_v == 0.0) and np.all(data.eps_i == 0.0)
