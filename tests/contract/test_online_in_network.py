@@ -224,3 +224,19 @@ def test_ce_readout_over_several_trials_accumulates_each_window():
         total = want[0][key] + want[1][key]
         np.testing.assert_allclose(got[key], total, rtol=1e-5, atol=1e-5 * np.abs(total).max(), err_msg=key)
     assert learner.loss() > 0
+
+
+def test_adaptive_feedback_receives_the_transposed_update_of_w_out():
+    """Bellec et al. 2020, adaptive e-prop: B changes like W_out^T. After Learner.apply the
+    family's feedback matrix is B0 + delta(W_out)^T, for both hidden projections."""
+    net, x, target = _case(12, 0)
+    B0 = np.random.default_rng(1).standard_normal((7, 2))
+    snn, learner = to_network(net, x, target, rule="eprop", feedback="adaptive", B=B0)
+    snn.run(T * net.dt)
+    delta = learner.apply(SGD(lr=0.05))
+    data = snn.family_data(plasticity.online.FAMILY)
+    assert np.abs(delta["w_out"]).max() > 1e-3
+    for name in ("w_in", "w_rec"):
+        p = snn.projections.index(learner.projections[name])
+        off = int(data.params[p, plasticity.online.FB_OFF])
+        np.testing.assert_allclose(data.fb[off:off + 14].reshape(7, 2), B0 + delta["w_out"].T, rtol=1e-14)
