@@ -12,7 +12,6 @@ receives the update of W_out^T, as in Bellec et al. 2020.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from plasticity.errors import ParameterError, check_positive
 from plasticity.online import FAMILY, ROLE_HIDDEN, reset_accumulators, projection_gradient

@@ -287,4 +287,4 @@ __all__ = ["RSNN", "RSNNParams", "States", "LOSSES", "F_TARGET_HZ", "loss_and_er
            "rate_regularization", "check_input", "check_target", "check_loss", "check_window",
            "forward_kernel", "forward_reference", "neuron_step", "log_softmax", "ce_error", "check_regularization"]
 
-from .rsnn_network import to_network  # noqa: E402  (the RSNN as a models.Network)
+from .rsnn_network import to_network  # noqa: E402,F401  (the RSNN as a models.Network)

@@ -342,7 +342,7 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
     ebar = np.zeros((batch, n, P))
     G = np.zeros((n, P))
     z_prev = np.zeros((batch, n))
-    zbar, cbar = np.zeros((batch, net.n_out, n)), 0.0
+    cbar = 0.0
     g_out, g_b = np.zeros((net.n_out, n)), np.zeros(net.n_out)
     zb = np.zeros((batch, n))
     for t in range(T):
