@@ -23,6 +23,7 @@ PROTOCOLS = {
     "sjostrom_frequency": "protocols.sjostrom_frequency",
     "triplet_bcm": "protocols.triplet_bcm",
     "effective_window": "protocols.effective_window",
+    "eprop_network": "protocols.eprop_network",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")

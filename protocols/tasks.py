@@ -80,15 +80,33 @@ class PatternGeneration:
     def steps(self) -> int:
         return _steps(self.duration_ms, self.dt)
 
-    def pattern(self):
-        """The frozen input (T, n_in) and target (T, 1), a function of ``seed`` only."""
+    def _draw(self):
         rng = np.random.default_rng([self.seed, 2020])
         x = _poisson(rng, (self.steps, self.n_in), self.rate_hz, self.dt)
-        t = np.arange(self.steps) * self.dt / 1000.0
         amps = rng.uniform(*self.amplitude_range, len(self.freqs_hz))
         phases = rng.uniform(0.0, 2 * np.pi, len(self.freqs_hz))
+        return x, amps, phases
+
+    def pattern(self):
+        """The frozen input (T, n_in) and target (T, 1), a function of ``seed`` only."""
+        x, amps, phases = self._draw()
+        t = np.arange(self.steps) * self.dt / 1000.0
         target = sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amps, self.freqs_hz, phases))
         return x, target[:, None]
+
+    def target_function(self):
+        """The target as a function of time, ``f(t_ms) -> float``: the sum of sines that
+        :meth:`pattern` samples (its row k is f(k * dt)), defined for every t."""
+        import math
+
+        _, amps, phases = self._draw()
+        terms = tuple((float(a), 2 * math.pi * float(f) / 1000.0, float(p))
+                      for a, f, p in zip(amps, self.freqs_hz, phases))
+
+        def f(t_ms: float) -> float:
+            return sum(a * math.sin(w * t_ms + p) for a, w, p in terms)
+
+        return f
 
     def sample(self, batch: int, rng=None):
         x, target = self.pattern()
