@@ -247,6 +247,16 @@ class Readout:
         if self.target is None:
             return out, phase
         if callable(self.target):
+            live = steps >= start
+            times = steps[live] * dt
+            try:                            # a vectorised target (numpy functions of t) in one call
+                values = np.asarray(self.target(times), dtype=float)
+            except Exception:               # noqa: BLE001 -- any failure: call it per step below
+                values = None
+            if values is not None and times.size != self.n and values.shape in ((times.size, self.n),) + (
+                    ((times.size,),) if self.n == 1 else ()):
+                out[live] = values.reshape(times.size, self.n)
+                return out, phase
             for q, k in enumerate(steps):
                 if k >= start:
                     out[q] = np.broadcast_to(np.asarray(self.target(k * dt), dtype=float), (self.n,))

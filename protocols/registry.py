@@ -75,12 +75,15 @@ RULES = {
     "inhibitory": "plasticity.InhibitorySTDP",
     "dopamine": "plasticity.DopamineSTDP",
     "clopath": "plasticity.ClopathSTDP",
+    "eprop": "plasticity.EPropRule",
+    "ottt": "plasticity.OTTTRule",
 }
 TASKS_MODULE = "protocols.tasks"
 
 #: Unit of each rule parameter (by name or prefix); "weight" means the projection's weight unit.
 _UNITS = {"tau": "ms", "tau_": "ms", "a_": "weight", "a2_": "weight", "a3_": "weight", "w_min": "weight",
-          "w_max": "weight", "mu_": "1", "eta": "weight", "_hz": "Hz", "_ms": "ms"}
+          "w_max": "weight", "mu_": "1", "eta": "weight", "_hz": "Hz", "_ms": "ms", "f_target": "Hz",
+          "c_reg": "1/Hz^2", "lam": "1"}
 _DESCRIPTIONS = {
     "tau_plus": "time constant of the presynaptic trace r1 (potentiation branch)",
     "tau_minus": "time constant of the postsynaptic trace o1 (depression branch)",
@@ -109,6 +112,12 @@ _DESCRIPTIONS = {
     "theta_plus": "Clopath threshold of the membrane potential (mV)",
     "delay_u": "delay with which the filtered potentials are read (ms)",
     "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
+    "feedback": "learning-signal weights B: symmetric (W_out^T), random (fixed), adaptive (follows W_out^T)",
+    "B": "feedback matrix (n_target, n_out), or None (drawn from seed; W_out^T for symmetric)",
+    "seed": "seed of the random feedback matrix",
+    "c_reg": "firing-rate regularisation strength",
+    "f_target": "target firing rate of the regularisation, Hz",
+    "lam": "OTTT presynaptic trace decay per step (None: exp(-dt/tau_m) of the target)",
 }
 #: Per-rule (class name) overrides of (unit, description) where a shared name means something
 #: else in that rule.

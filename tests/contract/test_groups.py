@@ -84,3 +84,22 @@ def test_decaying_state_settles_to_exact_rest_instead_of_subnormal_numbers():
     assert view.neurons.v[1] == 0.0 and view.neurons.s_e[1] == 0.0 and view.neurons.v[2] == 0.0
     data = net.family_data(plasticity.online.FAMILY)
     assert np.all(data.eps_v == 0.0) and np.all(data.eps_i == 0.0)
+
+
+def test_callable_targets_vectorised_or_not_give_the_same_rows():
+    """A target f(t) is called once on all the chunk's times when it accepts an array, else
+    once per step; both give the same rows (NaN before t_start)."""
+    def scalar_only(t):
+        return [float(np.sin(t / 7.0)), float(np.cos(t / 3.0))]     # fails on arrays: per step
+
+    def vectorised(t):
+        return np.stack([np.sin(np.asarray(t) / 7.0), np.cos(np.asarray(t) / 3.0)], axis=-1)
+
+    steps = np.arange(0, 50)
+    a, pa = models.Readout(2, target=scalar_only, t_start=1.0).target_rows(steps, 0.1)
+    b, pb = models.Readout(2, target=vectorised, t_start=1.0).target_rows(steps, 0.1)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(pa, pb)
+    assert np.all(np.isnan(a[:10])) and a[10, 0] == pytest.approx(np.sin(1.0 / 7.0), rel=1e-15)
+    c, _ = models.Readout(1, target=lambda t: 0.5).target_rows(steps, 0.1)          # a constant
+    assert np.all(c == 0.5)
