@@ -338,6 +338,9 @@ class Network:
             raise ParameterError(f"transmit must be True or False, got {transmit!r}")
         proj.transmit = transmit
         if family is not None:
+            if family.targets and type(target).__name__ not in family.targets:
+                raise ParameterError(f"target must be a {' or '.join(family.targets)} group for {type(rule).__name__}, "
+                                     f"got {type(target).__name__}")
             if proj.n_syn and np.ptp(proj.delay) > 0:
                 raise ParameterError("delay must be the same for all synapses of a plastic projection "
                                      "(per-synapse delays are supported on static projections)")

@@ -28,8 +28,9 @@ this step), ``net.readout`` (``err`` per readout neuron: y - target, 0 outside t
 and ``net.dt`` (ms). Trace index ``j`` of projection ``p`` is ``src_off[p] + local pre``;
 ``i`` is ``tgt_off[p] + local post``; global neuron = ``meta[p, M_TGT] + local post``.
 
-A family declares what it reads (``reads``, a subset of :data:`READS`) so the network can
-refuse a target that cannot provide it (e-prop needs psi: a LIF target; Clopath needs v of
+A family declares what it reads (``reads``, a subset of :data:`READS`) and may name the
+group kinds it accepts (``targets``, class names; ``check`` for anything finer) so the
+network can refuse a target that cannot provide it (e-prop needs psi: a LIF target; Clopath needs v of
 an AdEx target). Kernels mutate only their own data and the weights of their projections'
 synapses, and allocate nothing (the loop runs without Numba's reference counting).
 
@@ -76,7 +77,7 @@ class Family:
     on_step: object = None
     sync: object = None
     reads: tuple = ()
-    targets: tuple = ("LIF",)           # group kinds it accepts as targets
+    targets: tuple = ()                 # group kinds (class names) it accepts as targets; () = any
     check: object = None                # optional (rule, source, target, net) -> None, raises ParameterError
     extra: dict = field(default_factory=dict)
 
