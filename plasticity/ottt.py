@@ -18,10 +18,38 @@ Variants: ``"A"`` accumulates over the sequence and returns the sum (update at t
 inside the sequence; MSE only, since CE's error exists only at the end) and returns the sum
 of the per-step gradients.
 
+Two conventions (``convention=``; docs/ottt.md has the derivations and the sources):
+
+``"project"`` (the default, everything above): the RSNN of docs/design.md as it is (reset
+v_th*z_{t-1} subtracted *after* the leak), a lam-trace of the input for W_in, and the readout's
+exact gradient from its own kappa-trace zbar.
+
+``"paper"``: Xiao et al. 2022 as their reference code (pkuxmq/OTTT-SNN, SpikingJelly's
+``OTTTLIFNode`` / ``OTTTSequential`` / ``ottt_online_training``) computes it, on this RSNN:
+
+    v_t   = alpha*(v_{t-1} - v_th*z_{t-1}) + W_in x_t + W_rec z_{t-1}    (the reset decays too)
+    dW_in  += dv_t x_t^T                                  (first layer: the raw input, no trace)
+    dW_rec += dv_t a_hat_t^T,  a_hat_t = lam*a_hat_{t-1} + z_{t-1}   (as the paper's feedback
+                                                            connections of VGG-F, traced)
+    dW_out += e_t ahat_z_t^T,  ahat_z_t = lam*ahat_z_{t-1} + z_t      (the readout's input trace)
+    db_out += e_t * cb_t       (unchanged: cb_t = 1 for the paper's memoryless readout)
+
+with dv_t = psi_t * (W_out^T e_t + r) as above. Recurrence is defined as written (the
+reference's VGG-F feedback connections); ALIF neurons have no counterpart in the paper or its
+code, so the paper convention refuses ``n_alif > 0``. Only ``tau_out = 0`` is the paper's
+readout; with ``tau_out = tau_m`` (kappa = lam = alpha) ahat_z is zbar, so dW_out is the same
+function of the spikes in both conventions (the spikes themselves differ: the reset does).
+
 What the paper proves and the tests check: for a single layer with no reset path and a loss
 that depends on each step's output only (here: W_rec = 0, LIF, ``tau_out = 0`` so kappa = 0,
 ``detach_reset=True``), OTTT_A is exactly the BPTT gradient, because then
-dv_t/dW = a_hat_t. With a leaky readout, recurrence or adaptation it is an approximation.
+dv_t/dW = a_hat_t. With a leaky readout, recurrence or adaptation it is an approximation. In
+the paper convention the same identity (its decayed reset detached) makes exact the gradient
+of weights from *spikes* onto such a layer: a W_rec block from neurons the readout does not
+read onto neurons with no other recurrent input (LIF, ``tau_out = 0``, lam = alpha); and the
+readout's gradient is exact when the readout leaks like the trace (kappa = lam). Its W_in
+gradient (raw input, not dv_t/dW_in) is not the exact one for alpha > 0
+(tests/rsnn/test_ottt_paper.py).
 """
 from __future__ import annotations
 
@@ -33,22 +61,38 @@ from numba import njit
 from .bptt import (check_loss, check_regularization, check_target, check_window, loss_and_error,
                    rate_regularization)
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .rsnn_step import (apply_window_errors, as_network, check_batch, finish_gradients, new_sequences, new_sums,
-                        new_work, online_step, presynaptic, split_gradients, step_arrays)
+from .readout import readout_step
+from .rsnn_step import (apply_window_errors, as_network, check_batch, finish_gradients, input_current,
+                        learning_signal, neuron_step, new_sequences, new_sums, new_work, online_step, presynaptic,
+                        split_gradients, step_arrays)
 
 VARIANTS = ("A", "O")
+CONVENTIONS = ("project", "paper")
+
+
+def check_convention(net, convention) -> bool:
+    """Validate ``convention`` for ``net``; True for ``"paper"``."""
+    check_choice("convention", convention, CONVENTIONS)
+    if convention == "paper" and net.n_alif > 0:
+        raise ParameterError(f"convention 'paper' is defined for LIF neurons only (the paper and its reference "
+                             f"code have no adaptive threshold), got n_alif = {net.n_alif}; use convention='project'")
+    return convention == "paper"
 
 
 def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_reg=0.0, f_target=10.0,
-              variant="A", lr=None, lam=None, return_loss=False, reference=False):
+              variant="A", lr=None, lam=None, return_loss=False, reference=False, convention="project"):
     """OTTT gradient of one batch; arguments and keys as :func:`plasticity.bptt.gradients`.
 
     ``variant="O"`` needs ``lr`` (> 0) and updates ``net`` in place at every step.
     ``lam`` is the presynaptic trace's decay per step (default net.alpha).
-    ``reference=True`` runs the NumPy twin :func:`gradients_reference`.
+    ``convention``: ``"project"`` (default) or ``"paper"`` (Xiao et al. 2022's reset, first
+    layer and readout; LIF only), see the module docstring.
+    ``reference=True`` runs the NumPy twin :func:`gradients_reference` (paper convention:
+    :func:`gradients_paper_reference`).
     """
     check_loss(loss)
     check_choice("variant", variant, VARIANTS)
+    paper = check_convention(net, convention)
     c_reg, f_target = check_regularization(c_reg, f_target)
     if not detach_reset:
         raise ParameterError("detach_reset must be True for OTTT (it drops the reset path by construction), got False")
@@ -69,8 +113,9 @@ def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_r
     target = check_target(target, loss, batch, T, net.n_out)
     w = check_window(window, T) if loss == "ce" else T
     if reference:
-        return gradients_reference(net, x, target, loss=loss, window=w, c_reg=c_reg, f_target=f_target, lr=lr,
-                                   lam=lam, return_loss=return_loss)
+        twin = gradients_paper_reference if paper else gradients_reference
+        return twin(net, x, target, loss=loss, window=w, c_reg=c_reg, f_target=f_target, lr=lr, lam=lam,
+                    return_loss=return_loss)
     n, n_out = net.n_rec, net.n_out
     mode = 0 if loss == "mse" else 1
     kn = as_network(net, copy=True)
@@ -78,7 +123,7 @@ def gradients(net, x, target, *, loss="mse", detach_reset=True, window=None, c_r
     tgt = target if mode == 0 else np.zeros((1, 1, n_out))
     labels = target if mode == 1 else np.zeros(1, dtype=np.int64)
     ce = ottt_kernel(x, tgt, labels, mode, w, lr, lam, kn, c_reg > 0, st, sums, new_step_sums(n_in, n, n_out),
-                     new_work(n_in, n, n_out))
+                     new_work(n_in, n, n_out), True, paper)
     if variant == "O":
         _write_back(net, kn)
     grads = finish_gradients(net, sums, c_reg, f_target, batch * T)
@@ -105,16 +150,74 @@ def new_step_sums(n_in: int, n: int, n_out: int) -> StepSums:
     return StepSums(np.zeros((n, n_in + n)), np.zeros((n_out, n)), np.zeros(n_out))
 
 
+@njit(cache=True, inline="always")
+def paper_step(b, x_t, tgt_t, mode, in_window, scale, lam, net, fb, st, sums, work, g_out, g_b):
+    """:func:`~plasticity.rsnn_step.online_step` of the paper convention (same arguments; once
+    ``work.pre`` holds p_t = [x_t, z_{t-1}]):
+
+    - presynaptic vector: xbar[:n_in] <- x_t (the first layer's raw input), xbar[n_in:] <-
+      lam*xbar[n_in:] + z_{t-1} (the trace of the recurrent spikes);
+    - the decayed reset, alpha*(v_{t-1} - v_th z_{t-1}): the step kernel subtracts v_th z_{t-1}
+      after the leak, so (1 - alpha)*v_th*z_{t-1} is added to its input current;
+    - ``st.zbar`` holds the readout's input trace ahat_z <- lam*ahat_z + z_t (not the kappa
+      trace), so g_out and, for CE, the window sum s_zbar use it; cb stays kappa's.
+    Allocates nothing."""
+    pre, xbar = work.pre, st.xbar[b]
+    n_in = x_t.size
+    for l in range(n_in):
+        xbar[l] = pre[l]
+    for l in range(n_in, pre.size):
+        xbar[l] = lam * xbar[l] + pre[l]
+    z, cur = st.z[b], work.cur
+    input_current(x_t, net.w_in_t, cur)
+    c = (1.0 - net.alpha) * net.v_th
+    for j in range(z.size):
+        cur[j] += c * z[j]
+    neuron_step(cur, net.w_rec_t, net.alpha, net.rho, net.v_th, net.beta, net.adaptive, net.smooth_k,
+                net.sp, st.v[b], z, st.a[b], st.ps[b], work.rec)
+    zsum = sums.zsum
+    for j in range(z.size):
+        zsum[j] += z[j]
+    kappa, y = net.kappa, st.y[b]
+    readout_step(z, net.w_out, net.b_out, kappa, y)
+    cb = kappa * st.cb[b] + 1.0
+    st.cb[b] = cb
+    zhat = st.zbar[b]
+    for j in range(z.size):
+        zhat[j] = lam * zhat[j] + z[j]
+    acc, err = sums.acc, work.err
+    acc[1] += 1.0
+    if mode == 0:
+        for k in range(y.size):
+            d = y[k] - tgt_t[k]
+            acc[0] += d * d
+            err[k] = d * scale
+            g_b[k] += err[k] * cb
+            for j in range(z.size):
+                g_out[k, j] += err[k] * zhat[j]
+        learning_signal(fb, err, work.L)
+    elif in_window:
+        acc[2] += 1.0
+        st.s_cb[b] += cb
+        s_zbar, ysum = st.s_zbar[b], st.ysum[b]
+        for j in range(z.size):
+            s_zbar[j] += zhat[j]
+        for k in range(y.size):
+            ysum[k] += y[k]
+
+
 # _nrt=False: the loop allocates nothing, and without reference counting the per-step access to
 # the named state's arrays and rows costs nothing (with it, ~25 % more time on a small network).
 @njit(cache=True, _nrt=False)
-def ottt_kernel(x, tgt, labels, mode, window, lr, lam, net, use_reg, st, sums, step, work, finalize=True):
+def ottt_kernel(x, tgt, labels, mode, window, lr, lam, net, use_reg, st, sums, step, work, finalize=True,
+                paper=False):
     """The OTTT time loop (time outer, batch inner, so variant O can update after each step).
     ``net`` holds the weights (input and recurrent ones transposed); with lr > 0 they are
     updated in place. ``st`` (:class:`~plasticity.rsnn_step.Sequences`, xbar = a_hat with decay
     ``lam``), ``sums`` and ``step`` carry over between calls, so calling it on one step at a
     time with ``finalize=False`` (window = 1 inside the CE window, else 0) is the online use
-    (:class:`OTTT`). Returns the CE sum of -log p (0 for MSE or not finalized)."""
+    (:class:`OTTT`). ``paper=True``: the paper convention's step (:func:`paper_step`).
+    Returns the CE sum of -log p (0 for MSE or not finalized)."""
     batch, T, n_in = x.shape
     n = st.v.shape[1]
     P = n_in + n
@@ -128,7 +231,10 @@ def ottt_kernel(x, tgt, labels, mode, window, lr, lam, net, use_reg, st, sums, s
         for b in range(batch):
             presynaptic(x[b, t], st.z[b], work.pre)
             tgt_t = tgt[b, t] if mode == 0 else tgt[0, 0]     # CE passes a (1, 1, n_out) dummy
-            online_step(b, x[b, t], tgt_t, mode, in_window, scale, lam, net, fb, st, sums, work, gs_out, gs_b)
+            if paper:
+                paper_step(b, x[b, t], tgt_t, mode, in_window, scale, lam, net, fb, st, sums, work, gs_out, gs_b)
+            else:
+                online_step(b, x[b, t], tgt_t, mode, in_window, scale, lam, net, fb, st, sums, work, gs_out, gs_b)
             ps, xhat = st.ps[b], st.xbar[b]
             if mode == 0:
                 for j in range(n):
@@ -242,6 +348,78 @@ def gradients_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f
     return (grads, float(value)) if return_loss else grads
 
 
+def gradients_paper_reference(net, x, target, *, loss="mse", window=None, c_reg=0.0, f_target=10.0, lr=0.0,
+                              lam=None, return_loss=False):
+    """Twin of :func:`gradients` with ``convention="paper"``: Xiao et al. 2022's equations in
+    their notation, written for clarity (NumPy, vectorized over the batch; LIF only). With
+    lambda = ``lam`` (default alpha), the membrane's decay:
+
+        h_t       = alpha*(h_{t-1} - v_th*s_{t-1}) + W_in x_t + W_rec s_{t-1}
+        s_t       = H(h_t - v_th),   psi_t = surrogate(h_t - v_th)
+        o_t       = kappa*o_{t-1} + W_out s_t + b_out
+        a_rec_t   = lambda*a_rec_{t-1} + s_{t-1}        (presynaptic trace of the recurrent input)
+        a_out_t   = lambda*a_out_{t-1} + s_t            (presynaptic trace of the readout's input)
+        g_t       = psi_t * (W_out^T e_t)               (instantaneous gradient, e_t = dL/do_t)
+        dW_in  = sum_t g_t x_t^T,  dW_rec = sum_t g_t a_rec_t^T,  dW_out = sum_t e_t a_out_t^T,
+        db_out = sum_t e_t c_t,  c_t = kappa*c_{t-1} + 1
+
+    CE: e_t is the window error, the same at every window step. ``lr > 0`` is variant O."""
+    from .surrogate import psi_reference, smooth_spike_reference
+
+    batch, T, n_in = x.shape
+    n, n_out = net.n_rec, net.n_out
+    alpha, kappa, v_th = net.alpha, net.kappa, net.v_th
+    lam = alpha if lam is None else lam
+    window = T if window is None else window
+    spec = net.params.surrogate_spec
+    w_in, w_rec, w_out, b_out = (net.w_in.copy(), net.w_rec.copy(), net.w_out.copy(), net.b_out.copy())
+    h, s = np.zeros((batch, n)), np.zeros((batch, n))
+    o = np.zeros((batch, n_out))
+    a_rec, a_out, c = np.zeros((batch, n)), np.zeros((batch, n)), 0.0
+    dw_in, dw_rec = np.zeros((n, n_in)), np.zeros((n, n))
+    dw_out, db_out = np.zeros((n_out, n)), np.zeros(n_out)
+    outs, psis, xs, a_recs, a_outs, cs, spikes = [], [], [], [], [], [], []
+    sq = 0.0
+    for t in range(T):
+        a_rec = lam * a_rec + s                          # s still holds s_{t-1}
+        h = alpha * (h - v_th * s) + x[:, t] @ w_in.T + s @ w_rec.T
+        u = h - v_th
+        s = smooth_spike_reference(u, net.smooth) if net.smooth is not None else (u > 0).astype(float)
+        psi = psi_reference(u, spec, v_th)
+        o = kappa * o + s @ w_out.T + b_out
+        a_out = lam * a_out + s
+        c = kappa * c + 1.0
+        for store, value in zip((outs, psis, xs, a_recs, a_outs, cs, spikes), (o, psi, x[:, t], a_rec, a_out, c, s)):
+            store.append(value)
+        if loss == "mse":
+            e = (o - target[:, t]) / batch
+            sq += float(np.sum((o - target[:, t]) ** 2))
+            g = psi * (e @ w_out)
+            step = (g.T @ x[:, t], g.T @ a_rec, e.T @ a_out, e.sum(axis=0) * c)
+            dw_in, dw_rec, dw_out, db_out = (acc + d for acc, d in zip((dw_in, dw_rec, dw_out, db_out), step))
+            if lr > 0:
+                w_in, w_rec, w_out, b_out = (w - lr * d for w, d in zip((w_in, w_rec, w_out, b_out), step))
+                np.fill_diagonal(w_rec, 0.0)
+    value = 0.5 * sq / batch
+    if loss == "ce":
+        value, err = loss_and_error(np.stack(outs, axis=1), target, "ce", window, reference=True)
+        for t in range(T - window, T):
+            e = err[:, t]
+            g = psis[t] * (e @ w_out)
+            dw_in += g.T @ xs[t]
+            dw_rec += g.T @ a_recs[t]
+            dw_out += e.T @ a_outs[t]
+            db_out += e.sum(axis=0) * cs[t]
+    if c_reg > 0:
+        _, reg = rate_regularization(net.rates_hz(np.stack(spikes, axis=1)), c_reg, f_target, net.dt, batch * T)
+        dw_in += sum((psis[t] * reg).T @ xs[t] for t in range(T))
+        dw_rec += sum((psis[t] * reg).T @ a_recs[t] for t in range(T))
+    if lr > 0:
+        net.set_weights({"w_in": w_in, "w_rec": w_rec, "w_out": w_out, "b_out": b_out})
+    grads = split_gradients(np.concatenate([dw_in, dw_rec], axis=1), dw_out, db_out, n_in)
+    return (grads, float(value)) if return_loss else grads
+
+
 class OTTT:
     """Online OTTT for use inside a time loop (same state and kernel as :func:`gradients`).
 
@@ -253,12 +431,16 @@ class OTTT:
 
     For ``loss="ce"`` (variant A only) call ``step(x_t, in_window=...)`` and
     ``gradients(labels)``. Variant A reads the network's weights at :meth:`reset`.
+    ``convention`` as in :func:`gradients` (``"project"`` or ``"paper"``).
     """
 
-    def __init__(self, net, *, loss="mse", variant="A", lr=None, lam=None, c_reg=0.0, f_target=10.0):
+    def __init__(self, net, *, loss="mse", variant="A", lr=None, lam=None, c_reg=0.0, f_target=10.0,
+                 convention="project"):
         self.net = net
         self.loss = check_loss(loss)
         self.variant = check_choice("variant", variant, VARIANTS)
+        self._paper = check_convention(net, convention)
+        self.convention = convention
         self.c_reg, self.f_target = check_regularization(c_reg, f_target)
         self.lam = net.alpha if lam is None else check_non_negative("lam", lam)
         if self.lam >= 1.0:
@@ -297,7 +479,7 @@ class OTTT:
         self._window += window
         self._steps += 1
         ottt_kernel(x_t[:, None, :], tgt[:, None, :], np.zeros(1, dtype=np.int64), mode, window, self.lr, self.lam,
-                    self._net, self.c_reg > 0, self._st, self._sums, self._step_sums, self._work, False)
+                    self._net, self.c_reg > 0, self._st, self._sums, self._step_sums, self._work, False, self._paper)
         if self.lr > 0:
             _write_back(net, self._net)
         return self._st.y.copy()
