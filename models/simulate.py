@@ -584,7 +584,7 @@ class _Built:
             view = self.view._replace(readout=self.readout._replace(target=target, phase=phase))
             k = k0
             while k < k1:
-                first = not self.run_steps.signatures
+                first = not getattr(self.run_steps, "signatures", True)   # no JIT: nothing compiles
                 tic = time.perf_counter()
                 k = self.run_steps(k, k1, k0, view, self.family_records, src_ptr, src_ids, self.input_ring,
                                    self.spiked, self.arrived, mon)

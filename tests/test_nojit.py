@@ -77,3 +77,40 @@ def test_decay_traces(rng):
     want = decay_traces_reference(x, 3.0, 20.0)
     decay_traces(x, 3.0, 20.0)
     np.testing.assert_allclose(x, want, rtol=1e-12)
+
+
+def test_network_loop_with_rule_families_runs_as_python():
+    """The generated loop and the families' hooks run uncompiled too (NUMBA_DISABLE_JIT=1
+    is the debugging mode): a plastic network equals replay, and e-prop in a Network equals
+    plasticity.eprop on the RSNN."""
+    import warnings
+
+    import models
+    from models.rsnn import RSNN, to_network
+    from plasticity import eprop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # uint64 wrap-around of the counter RNG in Python
+        rule = PairSTDP(a_plus=0.01, a_minus=0.012, w_max=1.0)
+        net = models.Network(dt=0.5, seed=1)
+        pre_t = [np.array([5.0, 30.0, 62.0]), np.array([12.0, 40.0])]
+        src = net.add(models.SpikeGeneratorGroup.from_trains(pre_t))
+        drive = net.add(models.SpikeGeneratorGroup.from_trains([np.array([8.0, 35.0, 64.0])]))
+        cell = net.add(models.LIF(1, synapses="delta", tau_m=10.0, e_leak=-70.0, v_th=-60.0, v_reset=-70.0))
+        net.connect(drive, cell, weight=20.0)
+        proj = net.connect(src, cell, weight=0.5, rule=rule)
+        post = net.record_spikes(cell)
+        net.run(80.0)
+        want = plasticity.replay(rule, pre_t, post.trains(), np.full((1, 2), 0.5), duration=80.0, dt=0.5)
+        assert post.t.size == 3
+        np.testing.assert_allclose(proj.dense_weights(), want, rtol=1e-12)
+
+        rsnn = RSNN(3, 4, 1, seed=2)
+        rsnn.w_in *= 3.0
+        rng = np.random.default_rng(0)
+        x, target = (rng.random((15, 3)) < 0.3).astype(float), rng.standard_normal((15, 1))
+        snn, learner = to_network(rsnn, x, target)
+        snn.run(15.0)
+        got, want = learner.gradients(), eprop.gradients(rsnn, x[None], target[None])
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-10, atol=1e-12, err_msg=key)
