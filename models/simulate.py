@@ -330,9 +330,21 @@ class Network:
         if readout is not None and "learning_signal" not in reads:
             raise ParameterError(f"readout is read only by gradient rules (EPropRule, OTTTRule), "
                                  f"got it with rule {type(rule).__name__}")
+        if connectivity is not None and not hasattr(connectivity, "pairs"):
+            raise ParameterError(f"connectivity must be a pattern such as models.all_to_all(), models.one_to_one(), "
+                                 f"models.fixed_probability(p) or models.fixed_indegree(k), got {connectivity!r}")
         proj = build_projection(source, target, connectivity=connectivity or all_to_all(),
                                 weight=weight, delay=delay, receptor=receptor, rule=rule,
                                 delay_type=delay_type, rng=self.rng, same_group=source is target)
+        if getattr(target, "synapses", None) == "conductance":
+            w_low, rule_low = float(proj.w.min(initial=0.0)), float(getattr(rule, "w_min", 0.0))
+            if w_low < 0:
+                raise ParameterError(f"weight of a projection onto a conductance-based group must be >= 0 (a "
+                                     f"conductance in units of the leak conductance; inhibition is "
+                                     f"receptor='inhibitory'), got {w_low!r}")
+            if rule_low < 0:
+                raise ParameterError(f"w_min of the rule must be >= 0 on a conductance-based target (the weight "
+                                     f"is a conductance), got {rule_low!r}")
         proj.modulator, proj.readout = modulator, readout
         if not isinstance(transmit, bool):
             raise ParameterError(f"transmit must be True or False, got {transmit!r}")
@@ -412,11 +424,16 @@ class Network:
     # --- running ------------------------------------------------------------------------
 
     def run(self, duration: float, progress: bool = False):
-        """Advance the network by ``duration`` ms."""
+        """Advance the network by ``duration`` ms, a whole number of steps of dt (the time is
+        never rounded silently: 0.15 ms at dt 0.1 is an error naming 0.1 and 0.2)."""
         duration = check_positive("duration", duration, "ms")
+        n_steps = int(round(duration / self.dt))
+        if n_steps < 1 or abs(n_steps * self.dt - duration) > 1e-9 * max(duration, self.dt):
+            below = max(1, int(math.floor(duration / self.dt + 1e-9)))
+            raise ParameterError(f"duration must be a whole number of steps of dt = {self.dt} ms, got {duration!r} ms "
+                                 f"(nearest: {below * self.dt:g} or {(below + 1) * self.dt:g} ms)")
         if self._built is None:
             self._built = _Built(self)
-        n_steps = int(round(duration / self.dt))
         self._built.run(n_steps, progress)
 
     def offset(self, group) -> int:
@@ -533,10 +550,10 @@ class _Built:
         self.state_var = np.array([e[0] for e in entries], np.int64)
         self.state_idx = np.array([e[1] for e in entries], np.int64)
         self.state_every = np.array([e[2] for e in entries], np.int64)
-        self.spike_i, self.spike_k = [], []
-        self.state_chunks = [[] for _ in entries]
-        self.weight_t = [[] for _ in net.weight_records]
-        self.weight_w = [[] for _ in net.weight_records]
+        # one growing copy of everything recorded; each run() costs what it adds
+        self.spike_store = [(_Growing(np.int64), _Growing(float)) for _ in net.spike_records]
+        self.state_store = [_Growing(float, r.neurons.size) for r in net.state_records]
+        self.weight_store = [(_Growing(float), _Growing(float, r.projection.n_syn)) for r in net.weight_records]
 
     def family_data(self, family):
         for fam, data in zip(self.families, self.family_records):
@@ -590,12 +607,12 @@ class _Built:
                                    self.spiked, self.arrived, mon)
                 elapsed = time.perf_counter() - tic
                 net.timing["compile_s" if first else "run_s"] += elapsed
-                n = mon.spike_n[0]
-                self.spike_i.append(spike_i[:n].copy())
-                self.spike_k.append(spike_k[:n].copy())
+                self._store_spikes(spike_i[:mon.spike_n[0]], spike_k[:mon.spike_n[0]])
                 mon.spike_n[0] = 0
-            for e in range(self.state_var.size):
-                self.state_chunks[e].append(out[e, :mon.out_n[e]].copy())
+            e = 0
+            for rec, store in zip(net.state_records, self.state_store):
+                store.extend(out[e:e + rec.neurons.size, :mon.out_n[e]].T)
+                e += rec.neurons.size
             net.step = k1
             bar.update(k1 - k0)
             for function, every in net.operations:
@@ -637,13 +654,19 @@ class _Built:
             marks.update(range(first, k_end, every))
         return sorted(marks)
 
+    def _store_spikes(self, i, k):
+        for (si, st), rec, o in zip(self.spike_store, self.net.spike_records, self.spike_offsets):
+            mine = (i >= o) & (i < o + rec.group.n)
+            si.extend(i[mine] - o)
+            st.extend(k[mine] * self.net.dt)
+
     def _record_weights(self, k, final=False):
-        for r, rec in enumerate(self.net.weight_records):
+        for (times, weights), rec in zip(self.weight_store, self.net.weight_records):
             every = max(1, int(round(rec.every / self.net.dt)))
-            already = self.weight_t[r] and self.weight_t[r][-1] == k * self.net.dt
+            already = times.n and times.view()[-1] == k * self.net.dt
             if k % every == 0 and not already:
-                self.weight_t[r].append(k * self.net.dt)
-                self.weight_w[r].append(rec.projection.w.copy())
+                times.extend([k * self.net.dt])
+                weights.extend(rec.projection.w[None, :])
 
     def releases(self, m):
         md = self.modulators
@@ -652,23 +675,38 @@ class _Built:
         return md.log_k[:n][mine] * self.net.dt, md.log_a[:n][mine].copy()
 
     def _publish(self):
+        """Point the records at the filled part of their stores (no copy)."""
         net = self.net
-        i_all = np.concatenate(self.spike_i) if self.spike_i else np.zeros(0, np.int64)
-        k_all = np.concatenate(self.spike_k) if self.spike_k else np.zeros(0, np.int64)
-        for rec, o in zip(net.spike_records, self.spike_offsets):
-            mine = (i_all >= o) & (i_all < o + rec.group.n)
-            rec.i = i_all[mine] - o
-            rec.t = k_all[mine] * net.dt
-        e = 0
-        for rec in net.state_records:
+        for rec, (si, st) in zip(net.spike_records, self.spike_store):
+            rec.i, rec.t = si.view(), st.view()
+        for rec, store in zip(net.state_records, self.state_store):
             every = max(1, int(round(rec.every / net.dt)))
-            cols = [np.concatenate(self.state_chunks[e + c]) for c in range(rec.neurons.size)]
-            rec.values = np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+            rec.values = store.view()
             rec.t = np.arange(rec.values.shape[0]) * every * net.dt
-            e += rec.neurons.size
-        for r, rec in enumerate(net.weight_records):
-            rec.t = np.array(self.weight_t[r])
-            rec.w = np.array(self.weight_w[r])
+        for rec, (times, weights) in zip(net.weight_records, self.weight_store):
+            rec.t, rec.w = times.view(), weights.view()
+
+
+class _Growing:
+    """Rows appended to a buffer that doubles when full: amortised cost proportional to the
+    data added; :meth:`view` is the filled part (earlier views stay valid: rows never change)."""
+
+    def __init__(self, dtype, width=None):
+        self.buf = np.zeros((16,) if width is None else (16, width), dtype)
+        self.n = 0
+
+    def extend(self, rows):
+        rows = np.asarray(rows, dtype=self.buf.dtype)
+        m = rows.shape[0]
+        if self.n + m > self.buf.shape[0]:
+            grown = np.zeros((max(2 * self.buf.shape[0], self.n + m),) + self.buf.shape[1:], self.buf.dtype)
+            grown[:self.n] = self.buf[:self.n]
+            self.buf = grown
+        self.buf[self.n:self.n + m] = rows
+        self.n += m
+
+    def view(self):
+        return self.buf[:self.n]
 
 
 def _families(net):
