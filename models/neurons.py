@@ -322,7 +322,8 @@ class SpikeGeneratorGroup:
     """``n`` sources that spike at given times: ``times`` is one sorted array (ms) per neuron.
 
     Times are moved to their time step as Brian2 does (floor(t/dt + 1e-3)); two spikes of
-    one neuron in the same step are an error.
+    one neuron in the same step are an error. The arrays are copied and made read-only at
+    construction, so editing the caller's arrays afterwards changes nothing.
     """
 
     n: int
@@ -332,15 +333,22 @@ class SpikeGeneratorGroup:
         check_int("n", self.n, 1)
         if len(self.times) != self.n:
             raise ParameterError(f"times must have one array per neuron (n = {self.n}), got {len(self.times)}")
+        frozen = []
         for k, t in enumerate(self.times):
-            t = np.asarray(t, dtype=float)
             label = f"times[{k}]"
+            try:
+                t = np.array(t, dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{label} must be a 1-D array of spike times (ms), got {t!r}") from None
+            t.setflags(write=False)
+            frozen.append(t)
             if t.ndim != 1 or not np.all(np.isfinite(t)):
                 raise ParameterError(f"{label} must be a 1-D array of finite spike times (ms)")
             if t.size and t.min() < 0:
                 raise ParameterError(f"{label} must contain spike times >= 0 ms, got {t.min()!r}")
             if np.any(np.diff(t) <= 0):
                 raise ParameterError(f"{label} must be sorted in increasing order without repeats")
+        object.__setattr__(self, "times", tuple(frozen))
 
     @classmethod
     def from_trains(cls, trains) -> "SpikeGeneratorGroup":

@@ -237,6 +237,9 @@ def _peak_mb(fn) -> float:
 
 def run(config: Config, backend: str = "native") -> Result:
     check_backend(backend)
+    if backend != "native":
+        raise ParameterError("backend must be 'native' for compare_bptt (the RSNN's gradient kernels; "
+                             f"e-prop/OTTT in Brian2 are not written yet), got {backend!r}")
     provenance: dict = {}
     with timed(provenance, backend, config.seed):
         task = config.make_task()

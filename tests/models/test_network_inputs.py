@@ -56,3 +56,17 @@ def test_many_short_runs_record_exactly_what_one_long_run_records():
     assert a[1].size > 20
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+def test_spike_generator_copies_and_freezes_the_trains():
+    trains = [np.array([1.0, 2.0, 3.0])]
+    gen = models.SpikeGeneratorGroup.from_trains(trains)
+    trains[0][:] = [5.0, 4.0, 3.0]                  # unsorted now: must not reach the group
+    np.testing.assert_array_equal(gen.times[0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError):
+        gen.times[0][0] = 9.0
+    net = models.Network(dt=0.1)
+    g = net.add(gen)
+    rec = net.record_spikes(g)
+    net.run(5.0)
+    np.testing.assert_allclose(rec.t, [1.0, 2.0, 3.0])

@@ -85,3 +85,14 @@ def test_evidence_accumulation_alif_eprop_beats_chance():
                               align_every=50, n_cues=3, delay_ms=200.0, n_rec=60, lr=1e-2, c_reg=1e-3)
     result = compare_bptt.run(cfg)
     assert result.eval_metric[0, -1] > 0.7
+
+
+def test_brian2_backend_is_refused_not_faked():
+    """The RSNN kernels are native: asking for Brian2 must not run them and record 'brian2'."""
+    import pytest
+
+    from plasticity import ParameterError
+    from protocols import compare_bptt
+
+    with pytest.raises(ParameterError, match="backend must be 'native' for compare_bptt"):
+        compare_bptt.run(compare_bptt.Config.small(), backend="brian2")
