@@ -61,10 +61,8 @@ from numba import njit
 from .bptt import (check_loss, check_regularization, check_target, check_window, loss_and_error,
                    rate_regularization)
 from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .readout import readout_step
-from .rsnn_step import (apply_window_errors, as_network, check_batch, finish_gradients, input_current,
-                        learning_signal, neuron_step, new_sequences, new_sums, new_work, online_step, presynaptic,
-                        split_gradients, step_arrays)
+from .rsnn_step import (apply_window_errors, as_network, check_batch, finish_gradients, network_readout_step,
+                        new_sequences, new_sums, new_work, online_step, presynaptic, split_gradients, step_arrays)
 
 VARIANTS = ("A", "O")
 CONVENTIONS = ("project", "paper")
@@ -168,42 +166,8 @@ def paper_step(b, x_t, tgt_t, mode, in_window, scale, lam, net, fb, st, sums, wo
         xbar[l] = pre[l]
     for l in range(n_in, pre.size):
         xbar[l] = lam * xbar[l] + pre[l]
-    z, cur = st.z[b], work.cur
-    input_current(x_t, net.w_in_t, cur)
-    c = (1.0 - net.alpha) * net.v_th
-    for j in range(z.size):
-        cur[j] += c * z[j]
-    neuron_step(cur, net.w_rec_t, net.alpha, net.rho, net.v_th, net.beta, net.adaptive, net.smooth_k,
-                net.sp, st.v[b], z, st.a[b], st.ps[b], work.rec)
-    zsum = sums.zsum
-    for j in range(z.size):
-        zsum[j] += z[j]
-    kappa, y = net.kappa, st.y[b]
-    readout_step(z, net.w_out, net.b_out, kappa, y)
-    cb = kappa * st.cb[b] + 1.0
-    st.cb[b] = cb
-    zhat = st.zbar[b]
-    for j in range(z.size):
-        zhat[j] = lam * zhat[j] + z[j]
-    acc, err = sums.acc, work.err
-    acc[1] += 1.0
-    if mode == 0:
-        for k in range(y.size):
-            d = y[k] - tgt_t[k]
-            acc[0] += d * d
-            err[k] = d * scale
-            g_b[k] += err[k] * cb
-            for j in range(z.size):
-                g_out[k, j] += err[k] * zhat[j]
-        learning_signal(fb, err, work.L)
-    elif in_window:
-        acc[2] += 1.0
-        st.s_cb[b] += cb
-        s_zbar, ysum = st.s_zbar[b], st.ysum[b]
-        for j in range(z.size):
-            s_zbar[j] += zhat[j]
-        for k in range(y.size):
-            ysum[k] += y[k]
+    network_readout_step(b, x_t, tgt_t, mode, in_window, scale, (1.0 - net.alpha) * net.v_th, lam, net, fb, st,
+                         sums, work, g_out, g_b)
 
 
 # _nrt=False: the loop allocates nothing, and without reference counting the per-step access to

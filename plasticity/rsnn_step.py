@@ -215,15 +215,28 @@ def learning_signal(fb, err, L):
 @njit(cache=True, inline="always")
 def online_step(b, x_t, tgt_t, mode, in_window, scale, decay, net, fb, st, sums, work, g_out, g_b):
     """Step t of sequence ``b``, once ``work.pre`` holds p_t: the presynaptic trace xbar <-
-    decay*xbar + p_t, the network and readout step, the readout traces zbar and cb, and the
-    error. ``mode`` 0 (MSE against ``tgt_t``): err = (y - tgt)*scale, the readout's gradient
-    added to ``g_out``/``g_b``, and the learning signal ``work.L`` = fb err; ``mode`` 1 (CE):
-    the window sums when ``in_window``. Allocates nothing."""
+    decay*xbar + p_t, then :func:`network_readout_step` (the readout's own trace zbar decaying
+    with kappa). Allocates nothing."""
     pre, xbar = work.pre, st.xbar[b]
     for l in range(pre.size):
         xbar[l] = decay * xbar[l] + pre[l]
+    network_readout_step(b, x_t, tgt_t, mode, in_window, scale, 0.0, net.kappa, net, fb, st, sums, work, g_out, g_b)
+
+
+@njit(cache=True, inline="always")
+def network_readout_step(b, x_t, tgt_t, mode, in_window, scale, reset_gain, zdecay, net, fb, st, sums, work,
+                         g_out, g_b):
+    """The network and readout step of sequence ``b``, the readout traces (``st.zbar`` <-
+    zdecay*zbar + z_t; cb with kappa) and the error. ``reset_gain`` * z_{t-1} is added to the
+    input current (0 here; OTTT's paper convention uses it to decay the reset). ``mode`` 0
+    (MSE against ``tgt_t``): err = (y - tgt)*scale, the readout's gradient added to
+    ``g_out``/``g_b``, and the learning signal ``work.L`` = fb err; ``mode`` 1 (CE): the
+    window sums when ``in_window``. Allocates nothing."""
     z = st.z[b]
     input_current(x_t, net.w_in_t, work.cur)
+    if reset_gain != 0.0:
+        for j in range(z.size):
+            work.cur[j] += reset_gain * z[j]
     neuron_step(work.cur, net.w_rec_t, net.alpha, net.rho, net.v_th, net.beta, net.adaptive, net.smooth_k,
                 net.sp, st.v[b], z, st.a[b], st.ps[b], work.rec)
     zsum = sums.zsum
@@ -235,7 +248,7 @@ def online_step(b, x_t, tgt_t, mode, in_window, scale, decay, net, fb, st, sums,
     st.cb[b] = cb
     zbar = st.zbar[b]
     for j in range(z.size):
-        zbar[j] = kappa * zbar[j] + z[j]
+        zbar[j] = zdecay * zbar[j] + z[j]
     acc, err = sums.acc, work.err
     acc[1] += 1.0
     if mode == 0:
