@@ -114,3 +114,36 @@ def test_network_loop_with_rule_families_runs_as_python():
         got, want = learner.gradients(), eprop.gradients(rsnn, x[None], target[None])
         for key in want:
             np.testing.assert_allclose(got[key], want[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+_PROTOCOL_RUN = """
+import json, sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from protocols import song2000, vogels2011
+s = song2000.run(song2000.Config(duration_ms=1000.0, record_every_ms=500.0, seed=3))
+v = vogels2011.run(vogels2011.Config(n_exc=80, n_inh=20, g_e=0.1, duration_ms=1000.0, rate_bin_ms=500.0, seed=3))
+print(json.dumps({"song_out": s.out_t.tolist(), "song_w": s.w.tolist(), "vogels_out": v.out_t.tolist(),
+                  "vogels_w": v.w_inh[-1].tolist()}))
+"""
+
+
+def test_protocols_give_the_same_spikes_and_weights_with_and_without_jit():
+    """song2000 and vogels2011 (short configs) run as plain Python (NUMBA_DISABLE_JIT=1, the
+    debugging mode) and give the compiled runs' spikes and weights."""
+    import json
+    import subprocess
+    import sys
+
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") == "1":
+        pytest.skip("compares the two modes from the compiled side")
+    runs = {}
+    for mode in ("0", "1"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=mode)
+        proc = subprocess.run([sys.executable, "-c", _PROTOCOL_RUN], capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(runs["0"]["song_out"]) > 5 and len(runs["0"]["vogels_out"]) > 1
+    for key in runs["0"]:
+        np.testing.assert_allclose(runs["1"][key], runs["0"][key], rtol=1e-9, atol=1e-12, err_msg=key)
