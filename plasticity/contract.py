@@ -39,7 +39,7 @@ the time loop that imports each family's kernels and calls them by a static ``if
 projection's family number (``models.loopgen``); Numba compiles it with ``cache=True`` like
 any module. Why not first-class functions: a jitted loop taking kernels as arguments is
 specialised per ``Dispatcher`` type, and those types do not survive a process (measured with
-Numba 0.61: a new cache entry per run, never a hit). The generated module's name is a hash
+Numba 0.68: a new cache entry per process, never a hit). The generated module's name is a hash
 of the families and of the sources it depends on, so an edit to a kernel compiles anew.
 
 Adding a family never edits the loop: create a :class:`Family` (its kernels can live in any
