@@ -111,7 +111,7 @@ def kernel(name: str, hook: str):
     return getattr(_REGISTRY[name], hook)
 
 
-def _source_digest(fam: Family) -> str:
+def _source_digest(fam: Family, graph) -> str:
     h = hashlib.sha256(fam.name.encode())
     for hook in HOOKS:
         fn = getattr(fam, hook)
@@ -119,15 +119,16 @@ def _source_digest(fam: Family) -> str:
             continue
         py = getattr(fn, "py_func", fn)
         try:
-            h.update(inspect.getsource(inspect.getmodule(py)).encode())
+            h.update(graph.file_digest(inspect.getsourcefile(py)).encode())
         except (OSError, TypeError):
             h.update(repr(py).encode())
     return h.hexdigest()
 
 
-def source_digest(families) -> str:
-    """Digest of the families' kernel modules (part of the generated loop's name)."""
+def source_digest(families, graph) -> str:
+    """Digest of the families' kernel modules and of the Numba modules they import (part of the
+    generated loop's name); ``graph`` is a ``plasticity.jit_cache.ModuleGraph``."""
     h = hashlib.sha256()
     for fam in families:
-        h.update(_source_digest(fam).encode())
+        h.update(_source_digest(fam, graph).encode())
     return h.hexdigest()
