@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from plasticity.errors import ParameterError, check_positive
 from plasticity.online import FAMILY, ROLE_HIDDEN, reset_accumulators, projection_gradient
-from plasticity.online import FB_OFF, N_OUT
+from plasticity.online import FB_OFF, N_OUT, ROLE
 
 from .neurons import Readout
 
@@ -97,7 +97,7 @@ class Learner:
             d_out = delta[name]                      # (n_out, n_source)
             for p, hidden in enumerate(self.net.projections):
                 rule = hidden.rule
-                if (getattr(rule, "feedback", None) == "adaptive" and data.params[p, 0] == ROLE_HIDDEN
+                if (getattr(rule, "feedback", None) == "adaptive" and data.params[p, ROLE] == ROLE_HIDDEN
                         and hidden.target is proj.source):
                     off, n_out = int(data.params[p, FB_OFF]), int(data.params[p, N_OUT])
                     block = data.fb[off:off + hidden.target.n * n_out].reshape(hidden.target.n, n_out)

@@ -66,14 +66,13 @@ from plasticity.contract import (M_DELAY, M_DENDRITIC, M_FAMILY, M_NSRC, M_NTGT,
 # group kinds and constants (one row of NeuronArrays.consts per group)
 KIND_LIF, KIND_ADEX, KIND_READOUT = 0, 1, 2
 (P_M, P_E, P_I, E_LEAK, V_TH, V_RESET, REF_STEPS, E_E, E_I, K_E, K_I, V_EXT, CONDUCTANCE,
- DT_TAU_M, KIND, SUBTRACT, BETA, RHO, NEEDS_PSI, START_STEP, WINDOW) = range(21)
+ DT_TAU_M, KIND, SUBTRACT, ADAPTIVE, RHO, NEEDS_PSI, START_STEP, WINDOW) = range(21)
 N_CONSTS = 21 + 16          # + the AdEx parameters (plasticity.voltage layout) at ADEX_0
 ADEX_0 = 21
 STATE_CODES = {"v": 0, "g_e": 1, "I_e": 1, "g_i": 2, "I_i": 2, "a": 3, "psi": 4, "thr": 5, "y": 0, "err": 6,
                "w_ad": 7, "v_t": 8}
 GROUP_VARIABLES = {LIF: ("v", "g_e", "I_e", "g_i", "I_i", "a", "psi", "thr"), AdEx: ("v", "w_ad", "v_t"),
                    Readout: ("y", "err")}
-STATE_VARIABLES = STATE_CODES  # the names record_state accepts (per group kind: GROUP_VARIABLES)
 
 
 class Wiring(NamedTuple):
@@ -114,7 +113,7 @@ class NeuronArrays(NamedTuple):
     inputs of the step for delta and readout groups), ref_until (step), thr (threshold A,
     mV), psi (dz/dv), z (1.0 if it spiked in this step), a (adaptation), pend (reset
     subtractions due), aux (4, n): AdEx w_ad, z (after-depolarisation), V_T, clamp steps;
-    beta (threshold adaptation, mV; BETA of the group's consts is 1 when any is nonzero)."""
+    beta (threshold adaptation, mV; ADAPTIVE of the group's consts is 1 when any is nonzero)."""
 
     groups: np.ndarray
     consts: np.ndarray
@@ -796,7 +795,7 @@ def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
     c[CONDUCTANCE] = 1.0 if g.synapses == "conductance" else 0.0
     c[DT_TAU_M] = dt / g.tau_m
     c[SUBTRACT] = 1.0 if g.reset == "subtract" else 0.0
-    c[BETA], c[RHO] = float(np.any(g.betas > 0)), math.exp(-dt / g.tau_a)
+    c[ADAPTIVE], c[RHO] = float(np.any(g.betas > 0)), math.exp(-dt / g.tau_a)
     c[NEEDS_PSI] = 1.0 if needs_psi else 0.0
     r_m = g.tau_m / g.c_m  # GOhm
     if g.synapses == "delta":
@@ -935,7 +934,7 @@ def integrate(k, net, spiked):
             continue
         conductance = c[CONDUCTANCE] == 1.0
         subtract = c[SUBTRACT] == 1.0
-        adaptive = c[BETA] != 0.0
+        adaptive = c[ADAPTIVE] != 0.0
         needs_psi = c[NEEDS_PSI] == 1.0
         sp = neu.surr[g]
         for n in range(neu.groups[g, 0], neu.groups[g, 1]):

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import ParameterError
 
@@ -79,7 +79,6 @@ class Family:
     reads: tuple = ()
     targets: tuple = ()                 # group kinds (class names) it accepts as targets; () = any
     check: object = None                # optional (rule, source, target, net) -> None, raises ParameterError
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.name.isidentifier():
