@@ -81,3 +81,9 @@ def _unit(unit: str) -> str:
 
 def _space(unit: str) -> str:
     return f" {unit}" if unit else ""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a KeyError's key without quotes), for CLI errors."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(str(message).split()) or type(exc).__name__

@@ -1,0 +1,196 @@
+"""``plab run`` and ``plab demo``: run a protocol, save it through the results store, show
+progress, and leave ``<stamp>.incomplete`` evidence when a run fails or is interrupted."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from plasticity.errors import ParameterError
+
+from . import registry, store
+from .convert import configure, read_config_file
+
+DEMO_PROTOCOLS = ("stdp_window", "song2000")
+DEMO_OVERRIDES: dict = {}  # per-protocol Config overrides for the demo (the full Song run takes < 1 s)
+DEMO_SUMMARY = "demo_summary.txt"
+_INCOMPLETE: dict = {}  # id(exception) -> the .incomplete directory its run left behind
+
+
+def cmd_run(args) -> int:
+    """Run one protocol with the requested config, save it, print its summary and path."""
+    args.name = registry.canonical(args.name)
+    module = registry.get(args.name)
+    config = module.Config.small() if args.small else module.Config()
+    file_values = read_config_file(args.config, args.name) if args.config else {}
+    config = configure(config, seed=args.seed, assignments=args.set or (), values=file_values,
+                       target=args.target, protocol=args.name)
+    path, text = run_and_save(args.name, module, config, backend=args.backend, out=args.out,
+                              figures=not args.no_figures, progress=_progress_enabled(args.quiet))
+    if not args.quiet:
+        print(text.rstrip("\n"))
+    print(f"saved: {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Run the flagship demo protocols, save each, and write ``<out>/demo_summary.txt``."""
+    from tqdm import tqdm
+
+    sections = []
+    progress = _progress_enabled(args.quiet)
+    with tqdm(DEMO_PROTOCOLS, desc="plab demo", unit="protocol", disable=not progress,
+              file=sys.stderr) as bar:
+        for name in bar:
+            bar.set_postfix_str(name)
+            module = registry.get(name)
+            config = demo_config(name, module, quick=args.quick)
+            if not progress and not args.quiet:
+                print(f"plab demo: running {name} ...", flush=True)
+            path, text = run_and_save(name, module, config, backend="native", out=args.out,
+                                      progress=progress)
+            sections.append(f"== {name} ==\n{text.rstrip()}\noutput: {path}\n")
+    report = "\n".join(sections)
+    summary_path = store.write_text_atomic(Path(args.out) / DEMO_SUMMARY, report)
+    if not args.quiet:
+        print(report, end="")
+    print(f"summary: {summary_path}")
+    return 0
+
+
+def demo_config(name: str, module, quick: bool):
+    """``Config.small()`` when quick, else ``Config()`` with the demo's overrides applied
+    for the fields the protocol's Config has."""
+    if quick:
+        return module.Config.small()
+    config = module.Config()
+    fields = {field.name for field in dataclasses.fields(config)}
+    overrides = {key: value for key, value in DEMO_OVERRIDES.get(name, {}).items() if key in fields}
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+
+def run_and_save(name: str, module, config, backend: str = "native", out="results",
+                 figures: bool = True, progress: bool = False) -> tuple[Path, str]:
+    """Run ``module`` on ``config``, save everything with :func:`store.save_run`, and return
+    the run directory and the protocol's summary (with the wall time appended).
+
+    ``progress`` is passed to ``module.run`` if its signature accepts ``progress`` (the
+    protocol draws its own bar); otherwise, when true, an elapsed-time line is shown on
+    stderr while the protocol runs."""
+    kwargs = {"backend": backend}
+    own_bar = _accepts(module.run, "progress")
+    if own_bar:
+        kwargs["progress"] = progress
+    pending = store.begin_run(name, config, root=out)  # a crash or Ctrl-C leaves <stamp>.incomplete
+    start = time.perf_counter()
+    try:
+        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar):
+            result = module.run(config, **kwargs)
+    except ParameterError:
+        pending.discard()  # refused (e.g. an unsupported backend): nothing was computed
+        raise
+    except BaseException as exc:
+        incomplete = pending.fail(traceback.format_exc())
+        if incomplete is not None:
+            _INCOMPLETE[id(exc)] = incomplete
+        raise
+    elapsed = time.perf_counter() - start
+    text = f"{module.summary(result).rstrip()}\n(wall time {elapsed:.2f} s, backend {backend})\n"
+    drawn: dict[str, Figure] = {}
+
+    def draw() -> dict[str, Figure]:
+        drawn.update(_figure_dict(module.plot(result), name))
+        return drawn
+
+    try:
+        path = pending.finish(result, draw if figures else {}, text,
+                              defaults={"backend": backend, "wall_time_s": elapsed})
+    finally:
+        for fig in drawn.values():
+            _release(fig)
+    return path, text
+
+
+class _Ticker:
+    """An elapsed-time line (tqdm without a total) refreshed by a daemon thread while a
+    protocol that draws no progress bar of its own runs. Compiled Numba code holds the GIL,
+    so the line may pause during one long kernel call; it resumes at the next Python step."""
+
+    def __init__(self, description: str, enabled: bool, interval_s: float = 0.5):
+        self.description, self.enabled, self.interval_s = description, enabled, interval_s
+        self.bar = self.thread = None
+        self.stop = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        import threading
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, desc=self.description, bar_format="{desc}: {elapsed}", file=sys.stderr,
+                        leave=False)
+        self.stop = threading.Event()
+
+        def tick():
+            while not self.stop.wait(self.interval_s):
+                self.bar.refresh()
+
+        self.thread = threading.Thread(target=tick, daemon=True, name="plab-ticker")
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.stop.set()
+            self.thread.join()
+            self.bar.close()
+        return False
+
+
+def _accepts(func, name: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _progress_enabled(quiet: bool) -> bool:
+    """Progress bars only on a terminal, and never with --quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
+def _figure_dict(figures, name: str) -> dict[str, Figure]:
+    """``plot()`` may return a name -> Figure dict, a single Figure, or None."""
+    if figures is None:
+        return {}
+    if isinstance(figures, Figure):
+        return {name: figures}
+    return dict(figures)
+
+
+def _release(fig: Figure) -> None:
+    """Close a pyplot-managed figure; plain Figures (what the package draws) just get cleared."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(fig)
+    fig.clear()
+
+
+def _save_figure_atomic(fig: Figure, target: Path, fmt: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{fmt}")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=store.FIGURE_DPI, format=fmt)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
