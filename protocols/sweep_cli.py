@@ -1,0 +1,63 @@
+"""``plab sweep``: a protocol over a grid of Config values x seeds (see :mod:`protocols.sweep`).
+
+Exit status 0 when every point is done, 1 when some failed (they are listed), 2 for a bad
+grid/seed/option (one line), 130 when interrupted (rerun the same command to resume).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from plasticity.errors import ParameterError
+
+from . import sweep
+
+EPILOG = """examples:
+  plab sweep bi_poo --grid synthetic_noise=0.05,0.1,0.2 --seeds 0-9
+  plab sweep stdp_window --small --grid rule=pair,triplet --grid n_pairs=10,60 --out /tmp/window-sweep
+  plab sweep bi_poo --grid n_pairs=30,60 --seeds 0-3 --scheduler tcp://10.0.0.5:8786
+  plab show results/sweeps/bi_poo-1a2b3c4d        table: each measure, mean and s.d. over seeds
+  plab plot results/sweeps/bi_poo-1a2b3c4d        one figure per measure against each grid key
+Rerunning the same command resumes: finished points are skipped, the others run again."""
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``sweep`` on the ``plab`` sub-command parsers."""
+    text = "run a protocol over a grid of Config values and seeds (local processes or a Dask cluster)"
+    parser = subparsers.add_parser("sweep", help=text, description=text, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", metavar="NAME", help="protocol name (see `plab list`)")
+    parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                        help="values of one Config field (typed like --set); repeat for more fields")
+    parser.add_argument("--seeds", metavar="A-B", help="seeds A..B (or N, or a list: 0,3,7-9)")
+    parser.add_argument("--small", action="store_true", help="start every point from Config.small()")
+    parser.add_argument("--out", metavar="DIR",
+                        help="sweep directory (default: results/sweeps/NAME-<hash of the sweep>)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: one per CPU; 1: in this process)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the points on this Dask distributed scheduler's workers")
+    parser.add_argument("--no-figures", action="store_true", help="skip each point's figures")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines; print only the sweep path")
+    parser.set_defaults(handler=main)
+    return parser
+
+
+def main(args) -> int:
+    """Run or resume the sweep; print its path, the failed points and the status counts."""
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be an integer >= 1, got {args.workers}")
+    grid = sweep.parse_grid(args.grid)
+    try:
+        result = sweep.run(args.name, grid, seeds=args.seeds, small=args.small, out=args.out,
+                           scheduler=args.scheduler, workers=args.workers, figures=not args.no_figures,
+                           progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("plab: sweep interrupted; rerun the same command to resume (finished points are kept)",
+              file=sys.stderr)
+        return 130
+    for point in result.failed:
+        print(f"plab: sweep point #{point['index']} failed: {point['error']}", file=sys.stderr)
+    print(f"sweep: {result.path} ({len(result.done)} done, {len(result.failed)} failed)")
+    return 1 if result.failed else 0
