@@ -312,6 +312,45 @@ def state_trace_plot(t_ms, values, ax: Axes | None = None, labels=None, unit: st
     return ax
 
 
+def surrogate_shapes_plot(surrogates, v_th: float = 1.0, ax: Axes | None = None,
+                          u_range: tuple = (-1.0, 1.0), n_points: int = 801) -> Axes:
+    """Pseudo-derivatives psi(u) of :class:`plasticity.surrogate.Surrogate` shapes against
+    u = v - threshold (model voltage units), one line per shape, labelled with its kind and
+    its shape parameter (``v_th`` is the threshold the triangular shape scales with)."""
+    from plasticity.surrogate import as_surrogate, psi_reference
+
+    ax = _axes(ax)
+    check_positive("v_th", v_th)
+    lo, hi = (float(v) for v in u_range)
+    if not lo < hi:
+        raise ParameterError(f"u_range must be (low, high) with low < high, got {u_range!r}")
+    u = np.linspace(lo, hi, int(n_points))
+    params = {"triangular": "gamma", "fast_sigmoid": "slope", "arctan": "alpha", "rectangular": "width",
+              "sigmoid": "sharpness", "dspike": "temperature"}
+    for spec in surrogates:
+        spec = as_surrogate(spec)
+        name = params[spec.kind]
+        ax.plot(u, psi_reference(u, spec, v_th), label=f"{spec.kind} ({name} {getattr(spec, name):g})")
+    ax.axvline(0.0, color=COLOURS["threshold"], lw=0.8, ls=":")
+    ax.set_xlabel("u = v - threshold")
+    ax.set_ylabel("psi = ds/du")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def spike_array_raster(spikes, dt: float = 1.0, ax: Axes | None = None, marker_size: float = 2.0) -> Axes:
+    """Raster (:func:`raster`) of a binary spike array of shape (T, n), e.g. one encoded
+    sample of :mod:`models.encoding`; step k is drawn at time k * dt (ms)."""
+    spikes = np.asarray(spikes)
+    if spikes.ndim != 2:
+        raise ParameterError(f"spikes must have shape (T, n), got {spikes.shape}")
+    check_positive("dt", dt, "ms")
+    steps, neurons = np.nonzero(spikes)
+    ax = raster(neurons, steps * float(dt), ax=ax, marker_size=marker_size)
+    ax.set_xlim(-0.5 * dt, (spikes.shape[0] - 0.5) * dt)
+    return ax
+
+
 def _draw_reference(ax: Axes, reference: dict) -> None:
     missing = [key for key in ("dt", "dw") if key not in reference]
     if missing:

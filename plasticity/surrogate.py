@@ -10,6 +10,13 @@ H has no useful derivative, so gradient rules replace dH/du by one of these shap
 ``rectangular``  psi = 1 / width if |u| < width / 2 else 0              Wu et al. 2018 (STBP), width 1
 ``sigmoid``      psi = k * s * (1 - s), s = 1 / (1 + exp(-k u))         the *exact* derivative of
                  a smoothed spike z = s (used by the finite-difference tests, not a surrogate)
+``dspike``       psi = (b / width) * (1 - tanh^2(b u / width)) / (2 tanh(b / 2)) if |u| < width / 2,
+                 else 0                                                  Li et al. 2021 (Dspike), b 3
+                 The temperature b sets the shape: b -> 0 gives the rectangle 1/width, large b a
+                 narrow peak; the area over the window is 1 for every b (the derivative of
+                 (tanh(b u / width) + tanh(b/2)) / (2 tanh(b/2)), which rises from 0 to 1 across
+                 the window). Li et al. center the window [0, 1] on the threshold; b = 3 is an
+                 illustrative default (they choose b during training by finite differences).
 
 Every shape is a scalar ``@njit`` kernel, :func:`psi`, selected by an integer code so one
 compiled time loop serves all of them, and has a NumPy twin, :func:`psi_reference`.
@@ -24,7 +31,7 @@ from numba import njit
 
 from .errors import ParameterError, check_choice, check_positive
 
-KINDS = ("triangular", "fast_sigmoid", "arctan", "rectangular", "sigmoid")
+KINDS = ("triangular", "fast_sigmoid", "arctan", "rectangular", "sigmoid", "dspike")
 CODES = {kind: code for code, kind in enumerate(KINDS)}
 
 
@@ -33,8 +40,9 @@ class Surrogate:
     """A pseudo-derivative shape and its parameters (u, v_th and width in mV).
 
     ``gamma`` scales the triangular shape (dimensionless), ``slope`` is the fast sigmoid's
-    steepness (1/mV), ``alpha`` the arctan's (1/mV), ``width`` the rectangular window (mV)
-    and ``sharpness`` the logistic's k (1/mV, only for ``kind="sigmoid"``).
+    steepness (1/mV), ``alpha`` the arctan's (1/mV), ``width`` the rectangular (and Dspike)
+    window (mV), ``sharpness`` the logistic's k (1/mV, only for ``kind="sigmoid"``) and
+    ``temperature`` Dspike's b (dimensionless).
     """
 
     kind: str = "triangular"
@@ -43,10 +51,11 @@ class Surrogate:
     alpha: float = 2.0
     width: float = 1.0
     sharpness: float = 5.0
+    temperature: float = 3.0
 
     def __post_init__(self):
         check_choice("surrogate kind", self.kind, KINDS)
-        for name in ("gamma", "slope", "alpha", "width", "sharpness"):
+        for name in ("gamma", "slope", "alpha", "width", "sharpness", "temperature"):
             check_positive(name, getattr(self, name))
 
     @property
@@ -54,9 +63,12 @@ class Surrogate:
         return CODES[self.kind]
 
     def kernel_params(self, v_th: float) -> np.ndarray:
-        """(code, v_th, gamma, slope, alpha, width, sharpness) as the float64 array the kernels read."""
+        """(code, v_th, gamma, slope, alpha, width, sharpness) as the float64 array the kernels
+        read; for ``dspike`` the last slot holds the temperature instead (the array keeps its
+        7 entries, which the native loop relies on)."""
+        shape = self.temperature if self.kind == "dspike" else self.sharpness
         return np.array([self.code, v_th, self.gamma, self.slope, self.alpha, self.width,
-                         self.sharpness], dtype=np.float64)
+                         shape], dtype=np.float64)
 
 
 def as_surrogate(value) -> Surrogate:
@@ -84,6 +96,11 @@ def psi(u, p):
         return 0.5 * p[4] / (1.0 + q * q)
     if code == 3:
         return 1.0 / p[5] if abs(u) < 0.5 * p[5] else 0.0
+    if code == 5:
+        if abs(u) >= 0.5 * p[5]:
+            return 0.0
+        th = math.tanh(p[6] * u / p[5])
+        return p[6] / p[5] * (1.0 - th * th) / (2.0 * math.tanh(0.5 * p[6]))
     s = smooth_spike(u, p[6])
     return p[6] * s * (1.0 - s)
 
@@ -109,6 +126,10 @@ def psi_reference(u, surrogate: Surrogate, v_th: float) -> np.ndarray:
         return surrogate.alpha / 2.0 / (1.0 + (np.pi / 2.0 * surrogate.alpha * u) ** 2)
     if kind == "rectangular":
         return np.where(np.abs(u) < surrogate.width / 2.0, 1.0 / surrogate.width, 0.0)
+    if kind == "dspike":
+        b, w = surrogate.temperature, surrogate.width
+        shape = b / w * (1.0 - np.tanh(b * u / w) ** 2) / (2.0 * np.tanh(b / 2.0))
+        return np.where(np.abs(u) < w / 2.0, shape, 0.0)
     s = smooth_spike_reference(u, surrogate.sharpness)
     return surrogate.sharpness * s * (1.0 - s)
 
