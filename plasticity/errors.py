@@ -6,6 +6,7 @@ allowed ("tau_plus must be > 0 ms, got -5.0").
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -87,3 +88,38 @@ def one_line(exc: BaseException) -> str:
     """An exception's message on one line (a KeyError's key without quotes), for CLI errors."""
     message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(str(message).split()) or type(exc).__name__
+
+
+def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt an exception stands for, or None.
+
+    A Ctrl-C that lands while a Numba dispatcher is boxing its result comes out as
+    ``SystemError: CPUDispatcher(...) returned a result with an exception set`` whose
+    ``__cause__``/``__context__`` is the KeyboardInterrupt; this finds it along that chain.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+class keyboard_interrupts(contextlib.ContextDecorator):
+    """Re-raise a KeyboardInterrupt that compiled code wrapped in a SystemError (see
+    :func:`interrupt_in`) as that KeyboardInterrupt, so Ctrl-C is always KeyboardInterrupt::
+
+        with keyboard_interrupts():
+            kernel(...)
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and not isinstance(exc, KeyboardInterrupt):
+            interrupt = interrupt_in(exc)
+            if interrupt is not None:
+                raise interrupt.with_traceback(tb) from None
+        return False

@@ -4,6 +4,7 @@
     plab run NAME [--small] [--set key=value ...] [--config file.toml] [--backend native|brian2]
                   [--target numpy|cython|cpp_standalone] [--seed N] [--out DIR] [--quiet]
     plab show PATH
+    plab clean DIR [--incomplete]
     plab plot PATH [--out DIR] [--format png|pdf|svg]
     plab rules [NAME]
     plab demo [--out DIR] [--quick] [--quiet]
@@ -17,28 +18,52 @@ shows the full traceback instead.
 """
 from __future__ import annotations
 
-import matplotlib
+import argparse
+import importlib
+import os
+import sys
 
-matplotlib.use("Agg")
+from . import interrupts
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
-
-from plasticity.errors import ParameterError, one_line as _one_line  # noqa: E402
-
-from .cli_run import _INCOMPLETE, _progress_enabled, cmd_demo, cmd_run  # noqa: E402,F401
-from .convert import configure, convert_text, convert_value, parse_assignments  # noqa: E402,F401
-from .listing import cmd_list, cmd_report, cmd_rules  # noqa: E402
-from .show import FIGURE_FORMATS, cmd_plot, cmd_show, show_text  # noqa: E402,F401
-
-USER_ERRORS = (ParameterError, ValueError, KeyError, FileNotFoundError)
 BACKENDS = ("native", "brian2")
 TARGETS = ("numpy", "cython", "cpp_standalone")
+FIGURE_FORMATS = ("png", "pdf", "svg")
+#: Names other code imports from ``protocols.cli`` and the modules that now hold them.
+_MOVED = {"configure": "convert", "convert_text": "convert", "convert_value": "convert",
+          "parse_assignments": "convert", "read_config_file": "convert", "run_and_save": "cli_run",
+          "_progress_enabled": "cli_run", "demo_config": "cli_run", "show_text": "show",
+          "resolve_run": "show"}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        return getattr(importlib.import_module(f"protocols.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``plab`` console script; returns the exit status."""
+    """Entry point of the ``plab`` console script; returns the exit status.
+
+    SIGINT, SIGTERM and SIGHUP end a command with status 130, 143 and 129 and one line on
+    stderr (a run in progress leaves ``<stamp>.incomplete``); the imports happen after the
+    handlers are in place, so an interrupt during start-up prints no traceback either."""
+    installed = interrupts.install()
+    _tolerant_streams()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:
+        run_module = sys.modules.get("protocols.cli_run")
+        where = run_module._INCOMPLETE.pop(id(exc), None) if run_module else None
+        exc = interrupts.settle(exc)
+        kept = f"; partial output kept in {where}" if where else ""
+        print(f"plab: {exc if str(exc) else 'interrupted'}{kept}", file=sys.stderr)
+        return interrupts.exit_status(exc)
+    finally:
+        if installed:
+            interrupts.restore()
+
+
+def _main(argv) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -48,22 +73,39 @@ def main(argv=None) -> int:
             args.set = list(args.set or []) + config_options(extra, parser)
     except SystemExit as exc:  # argparse errors (status 2) and --help (status 0)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from plasticity.errors import ParameterError, one_line
+
+    user_errors = (ParameterError, ValueError, KeyError, FileNotFoundError)
     try:
-        return args.handler(args)
-    except USER_ERRORS as exc:
+        handler = args.handler
+        if isinstance(handler, str):  # "module:function", imported only when the command runs
+            module, _, function = handler.partition(":")
+            handler = getattr(importlib.import_module(f"protocols.{module}"), function)
+        return handler(args)
+    except user_errors as exc:
         if args.traceback:
             raise
-        print(f"plab: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"plab: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `plab rules | head`: the reader left; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt as exc:
-        where = _INCOMPLETE.pop(id(exc), None)
-        kept = f"; partial output kept in {where}" if where else ""
-        print(f"plab: interrupted{kept}", file=sys.stderr)
-        return 130
+
+
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks (PYTHONIOENCODING=ascii and a "Δ" in a
+    summary) are written as escapes instead of failing after the run was saved."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
 
 
 def config_options(tokens, parser) -> list[str]:
@@ -116,6 +158,10 @@ lists the valid keys in its error message.""",
     "plot": """examples:
   plab plot results/song2000/20240101-120000              (PNGs written back into the run)
   plab plot results/stdp_window --out figs --format pdf""",
+    "clean": """examples:
+  plab clean results                          .partial directories of killed runs (plab show points them out)
+  plab clean results/song2000 --incomplete    also the runs that failed or were interrupted
+A .partial directory whose run is still going on this host (or was made on another host) is kept.""",
     "rules": """examples:
   plab rules
   plab rules triplet""",
@@ -144,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub("list", "list the protocols, rules and tasks")
     listing.add_argument("what", nargs="?", choices=("protocols", "rules", "tasks"),
                          help="only this section")
-    listing.set_defaults(handler=cmd_list)
+    listing.set_defaults(handler="listing:cmd_list")
 
     run = sub("run", "run one protocol and save its results")
     run.add_argument("name", metavar="NAME", help="protocol name (see `plab list`)")
@@ -160,27 +206,33 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", metavar="DIR", help="results root directory (default: results)")
     run.add_argument("--quiet", action="store_true", help="no progress bars, no summary; print only the path")
     run.add_argument("--no-figures", action="store_true", help="skip plotting")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler="cli_run:cmd_run")
 
     show = sub("show", "summary table of a saved run")
     show.add_argument("path", metavar="PATH", help="run directory, or a protocol directory (newest run)")
-    show.set_defaults(handler=cmd_show)
+    show.set_defaults(handler="show:cmd_show")
 
     plot = sub("plot", "re-draw the figures of a saved run (no re-run)")
     plot.add_argument("path", metavar="PATH", help="run directory, or a protocol directory (newest run)")
     plot.add_argument("--out", metavar="DIR", help="write the figures here instead of into the run directory")
     plot.add_argument("--format", default="png", choices=FIGURE_FORMATS, help="figure format (default: png)")
-    plot.set_defaults(handler=cmd_plot)
+    plot.set_defaults(handler="show:cmd_plot")
+
+    clean = sub("clean", "remove the hidden .partial directories that killed runs left")
+    clean.add_argument("path", metavar="DIR", help="results root, protocol directory or run directory")
+    clean.add_argument("--incomplete", action="store_true",
+                       help="also remove <stamp>.incomplete directories (failed or interrupted runs)")
+    clean.set_defaults(handler="show:cmd_clean")
 
     rules = sub("rules", "parameters of each learning rule, with units and defaults")
     rules.add_argument("name", nargs="?", metavar="NAME", help="only this rule (see `plab list rules`)")
-    rules.set_defaults(handler=cmd_rules)
+    rules.set_defaults(handler="listing:cmd_rules")
 
     demo = sub("demo", "the flagship demo: STDP window and Song 2000")
     demo.add_argument("--out", default="results", metavar="DIR", help="results root directory (default: results)")
     demo.add_argument("--quick", action="store_true", help="use the small() configs")
     demo.add_argument("--quiet", action="store_true", help="no progress bar, no report; print only the summary path")
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler="cli_run:cmd_demo")
 
     report = sub("report", "run every protocol and write a Markdown report against published data")
     report.add_argument("--full", action="store_true", help="full configs instead of the small() ones")
@@ -188,7 +240,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="results root; the report goes to DIR/report/ (default: results)")
     report.add_argument("--only", nargs="+", metavar="NAME", help="only these protocols")
     report.add_argument("--quiet", action="store_true", help="no progress lines; print only the report path")
-    report.set_defaults(handler=cmd_report)
+    report.set_defaults(handler="listing:cmd_report")
     return parser
 
 

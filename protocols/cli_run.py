@@ -13,15 +13,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from plasticity.errors import ParameterError
+from plasticity.errors import ParameterError, interrupt_in, keyboard_interrupts
 
-from . import registry, store
+from . import interrupts, registry, store
 from .convert import configure, read_config_file
 
 DEMO_PROTOCOLS = ("stdp_window", "song2000")
 DEMO_OVERRIDES: dict = {}  # per-protocol Config overrides for the demo (the full Song run takes < 1 s)
 DEMO_SUMMARY = "demo_summary.txt"
-_INCOMPLETE: dict = {}  # id(exception) -> the .incomplete directory its run left behind
 
 
 def cmd_run(args) -> int:
@@ -78,44 +77,85 @@ def demo_config(name: str, module, quick: bool):
 
 def run_and_save(name: str, module, config, backend: str = "native", out="results",
                  figures: bool = True, progress: bool = False) -> tuple[Path, str]:
-    """Run ``module`` on ``config``, save everything with :func:`store.save_run`, and return
-    the run directory and the protocol's summary (with the wall time appended).
+    """Run ``module`` on ``config``, save everything through :func:`store.begin_run`, and
+    return the run directory and the protocol's summary (with the wall time appended).
 
-    ``progress`` is passed to ``module.run`` if its signature accepts ``progress`` (the
-    protocol draws its own bar); otherwise, when true, an elapsed-time line is shown on
-    stderr while the protocol runs."""
+    The directory is reserved before the run: a failure, Ctrl-C, SIGTERM or SIGHUP during
+    the run leaves ``<stamp>.incomplete`` (config, provenance, and INCOMPLETE ending with
+    ``reason: ...``; its path in ``_INCOMPLETE[id(the exception raised)]``). The arrays are written as soon
+    as the run returns, before the summary and the figures are made. ``progress`` is passed
+    to ``module.run`` if its signature accepts ``progress`` (the protocol draws its own bar);
+    otherwise, when true, an elapsed-time line is shown on stderr while the protocol runs."""
     kwargs = {"backend": backend}
     own_bar = _accepts(module.run, "progress")
     if own_bar:
         kwargs["progress"] = progress
-    pending = store.begin_run(name, config, root=out)  # a crash or Ctrl-C leaves <stamp>.incomplete
+    with interrupts.deferred():
+        pending = _begin(name, config, out)
     start = time.perf_counter()
     try:
-        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar):
+        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar), keyboard_interrupts():
             result = module.run(config, **kwargs)
+        interrupts.check()
     except ParameterError:
-        pending.discard()  # refused (e.g. an unsupported backend): nothing was computed
+        with interrupts.deferred():
+            pending.discard()  # refused (e.g. an unsupported backend): nothing was computed
         raise
     except BaseException as exc:
-        incomplete = pending.fail(traceback.format_exc())
-        if incomplete is not None:
-            _INCOMPLETE[id(exc)] = incomplete
-        raise
+        _fail(pending, exc)
     elapsed = time.perf_counter() - start
-    text = f"{module.summary(result).rstrip()}\n(wall time {elapsed:.2f} s, backend {backend})\n"
+    defaults = {"backend": backend, "wall_time_s": elapsed}
+    text = ""
     drawn: dict[str, Figure] = {}
+
+    def summary() -> str:
+        nonlocal text
+        text = f"{module.summary(result).rstrip()}\n(wall time {elapsed:.2f} s, backend {backend})\n"
+        return text
 
     def draw() -> dict[str, Figure]:
         drawn.update(_figure_dict(module.plot(result), name))
         return drawn
 
     try:
-        path = pending.finish(result, draw if figures else {}, text,
-                              defaults={"backend": backend, "wall_time_s": elapsed})
+        with interrupts.deferred():
+            pending.save_data(result, defaults)
+        path = pending.finish(result, draw if figures else {}, summary, defaults=defaults)
+    except BaseException as exc:
+        _fail(pending, exc)
     finally:
         for fig in drawn.values():
             _release(fig)
     return path, text
+
+
+_INCOMPLETE: dict = {}  # id(exception) -> the .incomplete directory its run left behind
+
+
+def _begin(name: str, config, out) -> store.PendingRun:
+    try:
+        return store.begin_run(name, config, root=out)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ParameterError(f"cannot write results under --out {str(out)!r}: {reason}"
+                             f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+def _fail(pending: store.PendingRun, exc: BaseException):
+    """Mark ``pending`` incomplete (unless the store did already), remember where, and raise
+    ``exc`` (a KeyboardInterrupt that compiled code wrapped in a SystemError as itself)."""
+    interrupt = interrupt_in(exc)
+    if interrupt is not None:
+        interrupt = interrupts.settle(interrupt)
+    with interrupts.deferred():
+        incomplete = (pending.fail(traceback.format_exc(), store.failure_reason(interrupt or exc))
+                      or pending.incomplete)
+    raised = interrupt if interrupt is not None else exc
+    if incomplete is not None:
+        _INCOMPLETE[id(raised)] = incomplete
+    if raised is not exc:
+        raise raised from None
+    raise exc
 
 
 class _Ticker:

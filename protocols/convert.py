@@ -169,6 +169,8 @@ def read_config_file(path, protocol: str | None = None) -> dict:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"config file not found: {path}") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise ParameterError(f"--config {str(path)!r} cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path} is not valid TOML: {exc}") from None
     values = {key: value for key, value in data.items() if not isinstance(value, dict)}

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,6 +38,8 @@ import numpy as np
 PACKAGES = ("plasticity-lab", "numpy", "scipy", "numba", "brian2", "matplotlib")
 FIGURE_DPI = 120
 GIT_TIMEOUT_S = 5.0
+OWNER_FILE = ".owner"   # in a .partial directory: {"hostname", "pid"} of the process writing it
+RUN_FILES = ("config.json", "provenance.json", "result.npz")
 _SKIPPED_FIELDS = ("config", "provenance")
 
 
@@ -74,14 +77,17 @@ class PendingRun:
 
     def __init__(self, name: str, config, final: Path, partial: Path):
         self.name, self.config, self.final, self.partial = name, config, final, partial
-        self.closed = False
+        self.closed = self.data_saved = False
+        self.incomplete: Path | None = None
 
-    def finish(self, result, figures, summary: str, defaults: Mapping | None = None) -> Path:
-        """Write result.npz, provenance.json, figures and summary.txt, then rename to the
-        final name (see :func:`save_run` for the arguments); on any error, :meth:`fail`.
+    def save_data(self, result, defaults: Mapping | None = None) -> None:
+        """Write ``provenance.json`` and ``result.npz`` (the arrays come first: a summary or a
+        figure that fails afterwards leaves them in ``.incomplete``); on any error, :meth:`fail`.
         ``defaults`` fills provenance keys the result's own provenance does not set (the
         CLI gives the backend and the wall time it measured)."""
         self._check_open()
+        if self.data_saved:
+            return
         partial, config = self.partial, self.config
         try:
             arrays, skipped = result_arrays(result)
@@ -93,23 +99,48 @@ class PendingRun:
             _write_json(partial / "provenance.json", prov)
             with open(partial / "result.npz", "wb") as fh:
                 np.savez_compressed(fh, **arrays)
+        except BaseException as exc:
+            self.fail(traceback.format_exc(), failure_reason(exc))
+            raise
+        self.data_saved = True
+
+    def finish(self, result, figures, summary, defaults: Mapping | None = None) -> Path:
+        """Write result.npz and provenance.json (:meth:`save_data`, unless done already), then
+        figures and summary.txt, then rename to the final name (see :func:`save_run` for the
+        arguments; ``summary`` may be a callable returning the text, called after the data
+        are saved); on any error, :meth:`fail`."""
+        self.save_data(result, defaults)
+        partial = self.partial
+        try:
+            if callable(summary):
+                summary = summary()
             if callable(figures):
                 figures = figures()
             for fig_name, fig in figures.items():
                 fig.savefig(partial / f"{_check_name('figure name', fig_name)}.png", dpi=FIGURE_DPI)
             (partial / "summary.txt").write_text(summary.rstrip("\n") + "\n", encoding="utf-8")
+            (partial / OWNER_FILE).unlink(missing_ok=True)
             os.rename(partial, self.final)
-        except BaseException:
-            self.fail(traceback.format_exc())
+        except BaseException as exc:
+            self.fail(traceback.format_exc(), failure_reason(exc))
             raise
         self.closed = True
         return self.final
 
-    def fail(self, trace: str) -> Path | None:
-        """Mark the run incomplete (``<stamp>.incomplete`` with ``INCOMPLETE`` = ``trace``)."""
+    def fail(self, trace: str, reason: str | None = None) -> Path | None:
+        """Mark the run incomplete: ``<stamp>.incomplete`` with ``INCOMPLETE`` = ``trace`` and,
+        if given, a last line ``reason: ...`` (the last line is what ``plab show`` prints).
+        Returns the directory, or None if the run was already closed (:attr:`incomplete`
+        keeps the directory of the first call) or could not be renamed."""
         if self.closed:
             return None
         self.closed = True
+        if reason:
+            trace = f"{trace.rstrip()}\nreason: {reason}\n"
+        try:
+            (self.partial / OWNER_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass
         if not (self.partial / "provenance.json").exists():
             try:
                 prov = provenance(self.config)
@@ -117,7 +148,8 @@ class PendingRun:
                 _write_json(self.partial / "provenance.json", prov)
             except Exception:  # noqa: BLE001 - keep the original error
                 pass
-        return _mark_incomplete(self.partial, self.final, trace)
+        self.incomplete = _mark_incomplete(self.partial, self.final, trace)
+        return self.incomplete
 
     def discard(self) -> None:
         """Remove the partial directory (the run was refused before doing any work)."""
@@ -149,29 +181,84 @@ def begin_run(name: str, config, root: str | os.PathLike = "results") -> Pending
     final, partial = _reserve(run_dir, _timestamp())
     pending = PendingRun(name, config, final, partial)
     try:
+        _write_json(partial / OWNER_FILE, {"hostname": socket.gethostname(), "pid": os.getpid()})
         _write_json(partial / "config.json", config_dict(config))
-    except BaseException:
-        pending.fail(traceback.format_exc())
+    except BaseException as exc:
+        pending.fail(traceback.format_exc(), failure_reason(exc))
         raise
     return pending
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for INCOMPLETE: the signal of an interrupt (also one that compiled code
+    wrapped in a SystemError), else the exception's type and message."""
+    from plasticity.errors import interrupt_in, one_line
+
+    interrupt = interrupt_in(exc)
+    if interrupt is not None:
+        return str(interrupt) or "interrupted (KeyboardInterrupt)"
+    return f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def load_run(path: str | os.PathLike) -> tuple[dict, dict, dict]:
     """``(config, arrays, provenance)`` of a complete run directory written by :func:`save_run`.
 
     Arrays come back exactly as saved; fields saved as scalars come back as NumPy scalars.
+    A missing file raises FileNotFoundError; an incomplete or damaged directory (a file
+    unreadable, truncated, or JSON that is not an object) :class:`DamagedRun` (a ValueError),
+    naming the file.
     """
     path = Path(path)
     if (path / "INCOMPLETE").exists():
-        raise ValueError(f"run directory {path} is incomplete (see {path / 'INCOMPLETE'})")
-    for required in ("config.json", "result.npz", "provenance.json"):
+        raise DamagedRun(f"run directory {path} is incomplete (see {path / 'INCOMPLETE'})")
+    for required in RUN_FILES:
         if not (path / required).is_file():
-            raise FileNotFoundError(f"{path} is not a run directory: {required} is missing")
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    prov = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
-    with np.load(path / "result.npz", allow_pickle=False) as npz:
-        arrays = {key: (npz[key][()] if npz[key].ndim == 0 else npz[key]) for key in npz.files}
+            raise FileNotFoundError(f"{path} is not a complete run directory: {required} is missing")
+    config = read_json_object(path / "config.json")
+    prov = read_json_object(path / "provenance.json")
+    try:
+        with np.load(path / "result.npz", allow_pickle=False) as npz:
+            arrays = {key: (npz[key][()] if npz[key].ndim == 0 else npz[key]) for key in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise DamagedRun(f"{path / 'result.npz'} is unreadable (damaged or truncated: "
+                         f"{type(exc).__name__}: {exc})") from None
     return config, arrays, prov
+
+
+class DamagedRun(ValueError):
+    """A run directory that is incomplete, or whose files are missing, unreadable or malformed."""
+
+
+def read_json_object(path: Path) -> dict:
+    """The JSON object in ``path``; DamagedRun if the file is unreadable, not JSON or not an object."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DamagedRun(f"{path} is unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(value, dict):
+        raise DamagedRun(f"{path} holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def run_status(path: str | os.PathLike) -> tuple[str, str]:
+    """``(status, reason)`` of a run directory: ``"complete"``, ``"incomplete"`` (a run that
+    failed or was interrupted; reason = the last line of INCOMPLETE) or ``"damaged"`` (reason =
+    what is wrong). Complete means every file :func:`load_run` needs is there and readable."""
+    path = Path(path)
+    if path.name.startswith(".") and path.name.endswith(".partial"):
+        return "damaged", (f"{path} is the hidden directory of a run still writing or killed "
+                           f"(remove with `plab clean {path.parent}`)")
+    if (path / "INCOMPLETE").exists():
+        try:
+            lines = (path / "INCOMPLETE").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError as exc:
+            lines = [f"INCOMPLETE unreadable: {exc}"]
+        return "incomplete", (lines[-1] if lines else "(no reason recorded)")
+    try:
+        load_run(path)
+    except (DamagedRun, FileNotFoundError) as exc:
+        return "damaged", str(exc)
+    return "complete", ""
 
 
 def load_result(path: str | os.PathLike, module=None):
@@ -202,7 +289,11 @@ def load_result(path: str | os.PathLike, module=None):
         config_cls = hints.get("config")
     if not (isinstance(config_cls, type) and dataclasses.is_dataclass(config_cls)):
         raise ValueError(f"cannot tell the Config class of {path}")
-    config = build_config(config_cls, config_json)
+    try:
+        config = build_config(config_cls, config_json)
+    except (TypeError, ValueError) as exc:
+        raise DamagedRun(f"{path / 'config.json'} does not make a valid {config_cls.__qualname__}: "
+                         f"{' '.join(str(exc).split())}") from None
     if hasattr(result_cls, "from_arrays"):
         return result_cls.from_arrays(config, arrays, prov)
     kwargs = {}
@@ -221,18 +312,79 @@ def load_result(path: str | os.PathLike, module=None):
 
 
 def resolve_run(path: str | os.PathLike) -> Path:
-    """A run directory: ``path`` itself (complete or not), or the newest complete run under a
-    protocol directory such as ``results/song2000`` (run names sort by time)."""
+    """A run directory: ``path`` itself (complete or not), or the newest complete, readable run
+    under a protocol directory such as ``results/song2000`` (run names sort by time; damaged
+    newer runs are skipped)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such run directory: {path}")
-    if (path / "config.json").exists() or (path / "INCOMPLETE").exists():
+    if not path.is_dir():
+        raise DamagedRun(f"{path} is a file, not a run directory")
+    if any((path / name).exists() for name in RUN_FILES + ("INCOMPLETE",)):
         return path
-    runs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and (p / "config.json").exists() and not (p / "INCOMPLETE").exists())
-    if not runs:
-        raise FileNotFoundError(f"{path} is not a run directory (no config.json) and holds no complete run")
-    return runs[-1]
+    runs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
+    for run in runs:
+        if run_status(run)[0] == "complete":
+            return run
+    raise FileNotFoundError(f"{path} is not a run directory (no config.json) and holds no complete, "
+                            f"readable run")
+
+
+def leftovers(path: str | os.PathLike) -> list[Path]:
+    """Hidden ``.<stamp>.partial`` directories under ``path`` (a run, protocol or results
+    directory, searched two levels deep) that no live process on this host is writing: what
+    a killed run (SIGKILL, power loss) leaves. A partial directory whose owner is another
+    host, or a live process here, is not listed."""
+    path = Path(path)
+    found = []
+    for parent in [path, *(p for p in _subdirs(path))]:
+        for child in _subdirs(parent):
+            if child.name.startswith(".") and child.name.endswith(".partial") and not _owner_alive(child):
+                found.append(child)
+    return sorted(set(found))
+
+
+def clean(path: str | os.PathLike, incomplete: bool = False) -> list[Path]:
+    """Remove :func:`leftovers` (and, with ``incomplete=True``, ``*.incomplete`` run
+    directories) under ``path``; return what was removed."""
+    import shutil
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no such results directory: {path}")
+    doomed = leftovers(path)
+    if incomplete:
+        doomed += sorted(p for parent in [path, *_subdirs(path)] for p in _subdirs(parent)
+                         if ".incomplete" in p.name and (p / "INCOMPLETE").exists())
+    for p in doomed:
+        shutil.rmtree(p)
+    return doomed
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return [p for p in path.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+
+
+def _owner_alive(partial: Path) -> bool:
+    """Whether the process named in ``partial/.owner`` still runs (True for another host's,
+    so that a shared results directory is never cleaned under a running job)."""
+    try:
+        owner = read_json_object(partial / OWNER_FILE)
+        pid, host = int(owner["pid"]), owner["hostname"]
+    except (DamagedRun, KeyError, TypeError, ValueError):
+        return False  # no owner record: finished writing long ago, or killed before writing it
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def build_config(config_cls: type, values: Mapping):
@@ -281,31 +433,28 @@ def _from_saved(value, hint):
 
 
 def _result_classes(path: Path, prov: Mapping, module) -> tuple[type, type | None]:
-    """(Result class, Config class or None) for a saved run; see :func:`load_result`."""
+    """(Result class, Config class or None) for a saved run; see :func:`load_result`.
+
+    Classes are looked up in protocol modules of the registry only: a ``result_class`` in
+    ``provenance.json`` selects a class inside the registered module, never a module to
+    import (opening someone else's results must not run code they named)."""
     if module is None:
-        result_cls = _import_qualified(prov.get("result_class"))
-        if result_cls is not None:
-            return result_cls, _import_qualified(prov.get("config_class"))
         module = _protocol_module(path, prov)
-    result_cls = getattr(module, "Result", None)
+    result_cls = _registered_class(module, prov.get("result_class")) or getattr(module, "Result", None)
     if not (isinstance(result_cls, type) and dataclasses.is_dataclass(result_cls)):
-        raise ValueError(f"protocol module {module.__name__} has no Result dataclass")
-    return result_cls, getattr(module, "Config", None)
+        raise DamagedRun(f"protocol module {module.__name__} has no Result dataclass")
+    config_cls = _registered_class(module, prov.get("config_class")) or getattr(module, "Config", None)
+    return result_cls, config_cls
 
 
-def _import_qualified(qualified):
-    """The class named ``module:QualName``, or None if it cannot be imported."""
-    import importlib
-
-    if not (isinstance(qualified, str) and ":" in qualified):
+def _registered_class(module, qualified):
+    """The dataclass ``QualName`` of ``module:QualName`` when ``module`` is the given,
+    already imported protocol module; else None."""
+    if not (isinstance(qualified, str) and qualified.partition(":")[0] == module.__name__):
         return None
-    module_name, _, qualname = qualified.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
+    obj = module
+    for part in qualified.partition(":")[2].split("."):
+        obj = getattr(obj, part, None)
     return obj if isinstance(obj, type) and dataclasses.is_dataclass(obj) else None
 
 
@@ -316,7 +465,7 @@ def _protocol_module(path: Path, prov: Mapping):
     if not (isinstance(name, str) and name in registry.PROTOCOLS):
         name = path.resolve().parent.name
     if name not in registry.PROTOCOLS:
-        raise ValueError(f"cannot tell which protocol wrote {path}: provenance.json names none and "
+        raise DamagedRun(f"cannot tell which protocol wrote {path}: provenance.json names none and "
                          f"the parent directory {name!r} is not a protocol ({', '.join(registry.names())})")
     return registry.get(name)
 
