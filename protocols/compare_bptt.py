@@ -3,7 +3,7 @@
 The same network (models.rsnn.RSNN, same initial weights) is trained on the same batches with
 each rule in ``rules`` (comma-separated: bptt, eprop-symmetric, eprop-random,
 eprop-adaptive, ottt) on one of the tasks of :mod:`protocols.tasks` (pattern, evidence,
-store_recall, spike_pattern). Recorded along training: the training loss, an evaluation
+store_recall, spike_pattern, or shd: the Spiking Heidelberg Digits from the user's file). Recorded along training: the training loss, an evaluation
 metric on a fixed held-out batch (normalized MSE for regression, accuracy for
 classification), and every ``align_every`` iterations the cosine similarity and relative
 norm of the rule's gradient (input + recurrent weights) to the exact BPTT gradient at the
@@ -15,6 +15,7 @@ of time and peak memory over the sequence length (100 in / 100 rec / 1 out, batc
     plab run compare_bptt                                   # pattern generation, all five rules
     plab run compare_bptt --set task=evidence rules=bptt,eprop-random n_cues=3 delay_ms=200
     plab run compare_bptt --set scaling=true                # adds the T = 250 .. 4000 sweep
+    plab run compare_bptt --set task=shd data=shd_train.h5 test_data=shd_test.h5
 
 Verified (slow tests): on pattern generation (200 iterations) e-prop's normalized MSE is
 within 4x of BPTT's; on evidence accumulation (3 cues, 200 ms delay, 30 ALIF of 60) e-prop
@@ -42,6 +43,7 @@ TASK_DEFAULTS = {  # n_alif, batch, tau_a (ms), w_in_scale: Bellec et al. 2020 u
     "evidence": (None, 32, 2000.0, 3.0),  # stronger input (3x the 1/sqrt(n_in) initialization) to drive the
     "store_recall": (None, 32, 2000.0, 3.0),  # network. None for n_alif: half the neurons.
     "spike_pattern": (0, 32, 200.0, 1.0),
+    "shd": (0, 32, 200.0, 1.0),
 }
 
 
@@ -66,6 +68,8 @@ class Config:
     duration_ms: float | None = None   # pattern / spike_pattern sequence length
     delay_ms: float | None = None      # evidence / store_recall delay
     n_cues: int | None = None          # evidence: number of cues (odd)
+    data: str | None = None            # shd: path of shd_train.h5 (training samples)
+    test_data: str | None = None       # shd: path of shd_test.h5 (evaluation; else a held-out 20 % of data)
     eval_every: int = 10
     align_every: int = 10
     eval_batch: int = 64               # classification tasks (regression: the one frozen pattern)
@@ -120,14 +124,16 @@ class Config:
 
     def make_task(self):
         kw = {}
-        if self.duration_ms is not None and self.task in ("pattern", "spike_pattern"):
+        if self.duration_ms is not None and self.task in ("pattern", "spike_pattern", "shd"):
             kw["duration_ms"] = self.duration_ms
         if self.delay_ms is not None and self.task in ("evidence", "store_recall"):
             kw["delay_ms"] = self.delay_ms
         if self.n_cues is not None and self.task == "evidence":
             kw["n_cues"] = self.n_cues
-        if self.task in ("pattern", "spike_pattern"):
+        if self.task in ("pattern", "spike_pattern", "shd"):
             kw["seed"] = self.seed
+        if self.task == "shd":
+            kw.update(data=self.data or "", test_data=self.test_data)
         return tasks_mod.make_task(self.task, **kw)
 
     def resolved(self) -> tuple[int, int, float]:
@@ -248,7 +254,8 @@ def run(config: Config, backend: str = "native") -> Result:
         names = config.rule_list()
         R, I = len(names), config.iterations
         eval_size = 1 if task.loss == "mse" else config.eval_batch
-        x_eval, t_eval = task.sample(eval_size, np.random.default_rng([config.seed, 1]))
+        sample_eval = getattr(task, "sample_eval", task.sample)   # shd: held-out samples
+        x_eval, t_eval = sample_eval(eval_size, np.random.default_rng([config.seed, 1]))
         eval_iters = np.array(sorted(set(range(0, I + 1, config.eval_every)) | {I}))
         align_iters = np.arange(0, I, config.align_every)
         train_loss = np.zeros((R, I))

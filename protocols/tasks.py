@@ -15,9 +15,14 @@ same batch.
   recall cue: report the stored bit.
 * :class:`SpikePatternClassification` — fixed random spike templates per class, each sample
   a template with Gaussian spike-time jitter (and spikes dropped with a small probability).
+* :class:`SHDClassification` — the Spiking Heidelberg Digits (Cramer et al. 2020) from the
+  user's HDF5 file: 20 spoken digits as cochlea-model spikes, binned (the one task that is
+  read from a file, not generated).
 """
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -296,12 +301,134 @@ class SpikePatternClassification:
         return x, labels
 
 
+@functools.lru_cache(maxsize=4)
+def _read_shd(path: str, mtime_ns: int):
+    from .datasets import load_shd
+
+    return load_shd(path)
+
+
+def _missing_shd(name: str, path: str):
+    from .datasets import SHD_URL
+
+    raise ParameterError(f"{name}={path!r}: no such file; get shd_train.h5 / shd_test.h5 from {SHD_URL}")
+
+
+def _shd_file(name: str, path: str, n_classes: int):
+    """The samples of an SHD/SSC file (read once per process), labels checked."""
+    if not os.path.isfile(path):
+        _missing_shd(name, path)
+    spikes = _read_shd(os.path.abspath(path), os.stat(path).st_mtime_ns)
+    labels = spikes.labels
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ParameterError(f"{name}={path!r} has labels {labels.min()}..{labels.max()}, "
+                             f"outside 0..{n_classes - 1} (n_classes={n_classes}; SSC has 35)")
+    return spikes
+
+
+@dataclass(frozen=True)
+class SHDClassification:
+    """Spiking Heidelberg Digits (Cramer, Stradmann, Schemmel & Zenke 2020): 20 classes.
+
+    ``data`` is the user's ``shd_train.h5`` (or .h5.gz, or an SSC file with ``n_classes=35``);
+    training batches are drawn from it. Evaluation batches come from ``test_data`` (the
+    official ``shd_test.h5``) when given, else from a seeded held-out ``eval_fraction`` of
+    ``data`` that training never sees.
+
+    Binning (our choice, as in most SHD RSNN work: 100 bins over the first second, which
+    holds nearly every digit): ``dt`` = 10 ms, ``duration_ms`` = 1000 (T = 100 steps), spike
+    counts per bin (:func:`protocols.datasets.bin_events`); the 700 channels are pooled in
+    groups of ``channel_factor`` neighbouring channels (5: 140 inputs), which the cochlea
+    model's overlapping tonotopic channels tolerate. The CE window is the whole sequence.
+    """
+
+    data: str = ""
+    test_data: str | None = None
+    dt: float = 10.0
+    duration_ms: float = 1000.0
+    channel_factor: int = 5
+    n_classes: int = 20
+    eval_fraction: float = 0.2
+    seed: int = 0
+    loss: str = "ce"
+    window: None = field(default=None)
+
+    def __post_init__(self):
+        check_positive("dt", self.dt, "ms")
+        check_positive("duration_ms", self.duration_ms, "ms")
+        check_int("channel_factor", self.channel_factor, 1)
+        check_int("n_classes", self.n_classes, 2)
+        if not 0.0 < self.eval_fraction < 1.0:
+            raise ParameterError(f"eval_fraction must be in (0, 1), got {self.eval_fraction!r}")
+        check_int("seed", self.seed, 0)
+        if self.steps < 1:
+            raise ParameterError(f"duration_ms / dt must be >= 1 step, got {self.duration_ms} / {self.dt}")
+        if not self.data:
+            from .datasets import SHD_URL
+
+            raise ParameterError(f"task 'shd' needs data=PATH to shd_train.h5; get it from {SHD_URL}")
+        for name in ("data", "test_data"):  # only existence here: the samples are read at first use
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                _missing_shd(name, path)
+
+    @property
+    def n_in(self) -> int:
+        from .datasets import SHD_CHANNELS
+
+        return -(-SHD_CHANNELS // self.channel_factor)
+
+    @property
+    def n_out(self) -> int:
+        return self.n_classes
+
+    @property
+    def steps(self) -> int:
+        return _steps(self.duration_ms, self.dt)
+
+    def _split(self):
+        """Indices of ``data`` used for training and for evaluation (seeded, disjoint)."""
+        n = len(_shd_file("data", self.data, self.n_classes).labels)
+        if self.test_data is not None:
+            return np.arange(n), None
+        order = np.random.default_rng([self.seed, 1998]).permutation(n)
+        n_eval = max(1, int(round(self.eval_fraction * n)))
+        if n_eval >= n:
+            raise ParameterError(f"data={self.data!r} holds {n} samples, too few to hold out an evaluation set")
+        return np.sort(order[n_eval:]), np.sort(order[:n_eval])
+
+    def _batch(self, spikes, idx):
+        from .datasets import bin_events
+
+        x = bin_events([spikes.times[i] for i in idx], [spikes.units[i] // self.channel_factor for i in idx],
+                       self.n_in, dt=self.dt, T=self.steps)
+        return x, spikes.labels[idx].astype(np.int64)
+
+    def sample(self, batch: int, rng):
+        """A training batch: ``batch`` samples of ``data`` drawn with replacement."""
+        batch = _check_batch(batch)
+        train, _ = self._split()
+        return self._batch(_shd_file("data", self.data, self.n_classes), train[rng.integers(0, train.size, batch)])
+
+    def sample_eval(self, batch: int, rng):
+        """An evaluation batch: the first ``batch`` of the held-out samples in an ``rng`` order
+        (all of them when ``batch`` is larger), from ``test_data`` when given."""
+        batch = _check_batch(batch)
+        _, held = self._split()
+        if held is None:
+            spikes = _shd_file("test_data", self.test_data, self.n_classes)
+            held = np.arange(len(spikes.labels))
+        else:
+            spikes = _shd_file("data", self.data, self.n_classes)
+        return self._batch(spikes, rng.permutation(held)[:batch])
+
+
 TASKS = {"pattern": PatternGeneration, "evidence": EvidenceAccumulation, "store_recall": StoreRecall,
-         "spike_pattern": SpikePatternClassification}
+         "spike_pattern": SpikePatternClassification, "shd": SHDClassification}
 
 
 def make_task(name: str, **kw):
-    """A task by its short name: pattern, evidence, store_recall, spike_pattern."""
+    """A task by its short name: pattern, evidence, store_recall, spike_pattern, shd."""
     if name not in TASKS:
         raise ParameterError(f"task must be one of {', '.join(map(repr, TASKS))}, got {name!r}")
     return TASKS[name](**kw)
