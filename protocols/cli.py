@@ -241,6 +241,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--only", nargs="+", metavar="NAME", help="only these protocols")
     report.add_argument("--quiet", action="store_true", help="no progress lines; print only the report path")
     report.set_defaults(handler="listing:cmd_report")
+    from . import sweep_cli  # plab sweep NAME --grid KEY=V1,V2 [--seeds A-B] [--scheduler tcp://HOST:PORT]
+
+    sweep_cli.add_parser(commands)
     return parser
 
 

@@ -18,6 +18,11 @@ def cmd_show(args) -> int:
     """Print a summary table of a run directory (or the newest readable run under a protocol
     directory); a damaged run prints what is readable, then fails with one line (status 2).
     Hidden ``.partial`` directories left by killed runs are pointed out on stderr."""
+    if (Path(args.path) / "sweep.json").is_file():  # a sweep directory (protocols.sweep)
+        from . import sweep
+
+        print(sweep.show(args.path), end="")
+        return 0
     _note_leftovers(args.path)
     path = resolve_run(args.path)
     print(show_text(path), end="")
@@ -41,6 +46,12 @@ def cmd_plot(args) -> int:
     """Re-draw a saved run's figures from its result, without re-running the protocol."""
     import protocols
 
+    if (Path(args.path) / "sweep.json").is_file():  # a sweep directory: one figure per measure
+        from . import sweep
+
+        for target in sweep.plot(args.path, args.out, args.format):
+            print(f"wrote: {target}")
+        return 0
     path = resolve_run(args.path)
     status, reason = store.run_status(path)
     if status != "complete":

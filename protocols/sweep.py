@@ -148,8 +148,8 @@ def parse_seeds(text: str) -> list[int]:
 def typed_grid(config, grid: Mapping) -> dict[str, list]:
     """Each grid value converted to the type of the Config field it sets.
 
-    Text values (the CLI's) are converted like ``--set`` values; other values are checked
-    like TOML values (:mod:`protocols.convert`). Unknown keys and values of the wrong type
+    Text values (the CLI's) are converted like ``--set`` values (``'""'`` is the empty
+    string); other values are checked like TOML values (:mod:`protocols.convert`). Unknown keys and values of the wrong type
     are ParameterErrors naming the grid key and the value.
     """
     from .convert import convert_text, convert_value
@@ -170,8 +170,7 @@ def typed_grid(config, grid: Mapping) -> dict[str, list]:
         values = list(values)
         if not values:
             raise ParameterError(f"grid key {key!r} has no values")
-        convert = [convert_text if isinstance(v, str) and hints.get(key) is not str else convert_value
-                   for v in values]
+        convert = [convert_text if isinstance(v, str) else convert_value for v in values]
         try:
             typed[key] = [conv(key, v, hints.get(key), valid) for conv, v in zip(convert, values)]
         except ParameterError as exc:
@@ -287,7 +286,7 @@ def run_point(task: Task) -> dict:
         config = point_config(module, task.small, task.values, task.seed)
         path, _ = cli_run.run_and_save(task.name, module, config, out=task.root, figures=task.figures)
     except Exception as exc:  # noqa: BLE001 - a failed point is reported, the others go on
-        return _failure(exc, start, run_dir=_incomplete_dir(cli_run, exc), root=task.root)
+        return _failure(exc, start, run_dir=cli_run._INCOMPLETE.pop(id(exc), None), root=task.root)
     measures, note = point_measures(path, module)
     outcome = dict(status=DONE, run=Path(os.path.relpath(path, task.root)).as_posix(), error=None,
                    measures=measures, wall_time_s=time.perf_counter() - start)
@@ -409,14 +408,6 @@ def _outcome_of(future, start: float) -> dict:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool, distributed.KilledWorker
         return _failure(exc, start)
-
-
-def _incomplete_dir(cli_run, exc):
-    """The ``.incomplete`` directory the failed ``run_and_save`` left, if it says."""
-    last = getattr(cli_run, "LAST_INCOMPLETE", None)
-    if last is not None:
-        return last[0] if last else None
-    return getattr(cli_run, "_INCOMPLETE", {}).pop(id(exc), None)
 
 
 def _failure(exc: BaseException, start: float, run_dir=None, root=None) -> dict:

@@ -8,10 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from plasticity.errors import ParameterError
-
-from . import sweep
-
 EPILOG = """examples:
   plab sweep bi_poo --grid synthetic_noise=0.05,0.1,0.2 --seeds 0-9
   plab sweep stdp_window --small --grid rule=pair,triplet --grid n_pairs=10,60 --out /tmp/window-sweep
@@ -40,12 +36,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="run the points on this Dask distributed scheduler's workers")
     parser.add_argument("--no-figures", action="store_true", help="skip each point's figures")
     parser.add_argument("--quiet", action="store_true", help="no progress lines; print only the sweep path")
-    parser.set_defaults(handler=main)
+    parser.set_defaults(handler="sweep_cli:main")  # imported when the command runs
     return parser
 
 
 def main(args) -> int:
     """Run or resume the sweep; print its path, the failed points and the status counts."""
+    from plasticity.errors import ParameterError
+
+    from . import sweep
+
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers must be an integer >= 1, got {args.workers}")
     grid = sweep.parse_grid(args.grid)
