@@ -1,7 +1,8 @@
 """Synaptic-weight statistics: histograms and the bimodality that competitive STDP produces.
 
-Weights are in whatever unit the projection uses (nS for conductance synapses, or
-dimensionless); ``w_max`` is in the same unit.
+Weights are in whatever unit the projection uses (docs/conventions.md): multiples of the
+target's leak conductance g_L = c_m / tau_m for conductance synapses (g in nS = w c_m / tau_m),
+pA for current synapses, mV for delta synapses; ``w_max`` is in the same unit.
 """
 from __future__ import annotations
 

@@ -19,6 +19,10 @@ LIF membrane (ms, mV), Song, Miller & Abbott 2000 / Brian2 conventions:
       tau_m dv/dt = e_leak - v + g_e (e_e - v) + g_i (e_i - v) + R i_ext
       tau_e dg_e/dt = -g_e,   tau_i dg_i/dt = -g_i
 
+  A weight w adds w to g_e (or g_i): w is a multiple of g_L = c_m / tau_m (pF/ms = nS), so
+  g [nS] = w c_m / tau_m (defaults: g_L = 12.5 nS, a 1 nS synapse is w = 0.08). ``c_m``
+  enters only through R i_ext. Current synapses: w in pA; delta synapses: w in mV.
+
   integrated with the exponential-Euler step (exact for the conductances held at their
   value at the start of the step, Brian2's ``exponential_euler``).
 

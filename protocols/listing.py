@@ -67,8 +67,9 @@ def cmd_rules(args) -> int:
         widths = [max(len(row[c]) for row in table) for c in range(4)]
         for row in table:
             print("  " + "  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row[:4])) + "  " + row[4])
-    print("\nunits: ms = milliseconds; weight = the projection's weight unit (nS for conductance "
-          "synapses, or dimensionless); 1 = dimensionless")
+    print("\nunits: ms = milliseconds; weight = the projection's weight unit: a multiple of the target's "
+          "leak conductance g_L = c_m/tau_m for conductance synapses (g in nS = w * c_m/tau_m), pA for "
+          "current synapses, mV for delta synapses; 1 = dimensionless")
     return 0
 
 
