@@ -19,14 +19,51 @@ delay on the ``post`` pathway and on a separate transmitting pathway (NEST's con
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
+from contextlib import contextmanager
+
 import numpy as np
 from numba import njit
 
 from . import modulated, stdp, voltage
-from .errors import ParameterError
+from .errors import ParameterError, check_choice
 
 TRACE_NAMES = ("r1", "r2", "o1", "o2")  # Pfister & Gerstner's names; no _pre/_post suffixes
 PREFIX = "stdp_"                        # namespace keys, to stay clear of the user's names
+
+
+TARGETS = ("numpy", "cython", "cpp_standalone")  # Brian2 code-generation targets
+
+
+@contextmanager
+def brian_target(target: str, dt_ms: float):
+    """Select a Brian2 code-generation target (and the clock dt, ms) for the enclosed block.
+
+    cpp_standalone builds into a temporary directory that is removed afterwards; the
+    device is reset to runtime on exit, so targets can follow each other in one process.
+    """
+    b2 = _brian()
+    check_choice("target", target, TARGETS)
+    old_target = b2.prefs.codegen.target
+    old_dt = b2.defaultclock.dt
+    directory = None
+    try:
+        if target == "cpp_standalone":
+            directory = tempfile.mkdtemp(prefix="plab-brian-")
+            b2.set_device("cpp_standalone", directory=directory, build_on_run=True, debug=False)
+        else:
+            b2.prefs.codegen.target = target
+        b2.defaultclock.dt = dt_ms * b2.ms
+        yield b2
+    finally:
+        if target == "cpp_standalone":
+            b2.device.reinit()
+            b2.device.activate()
+            b2.set_device("runtime")
+            shutil.rmtree(directory, ignore_errors=True)
+        b2.prefs.codegen.target = old_target
+        b2.defaultclock.dt = old_dt
 
 
 def _brian():
@@ -329,3 +366,6 @@ class _ClopathPlugin:
         voltage.clopath_step(self.params, self.dt, self.k, u, self.filt, self.hist, self.flags, self.syn_post,
                              self.x, w)
         self.k += 1
+
+
+from .brian_online import OnlineLearning, attach_eprop, attach_ottt, rsnn_gradients  # noqa: E402,F401

@@ -6,45 +6,9 @@ in the same plain units.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
-from contextlib import contextmanager
-
 import numpy as np
 
-from plasticity.brian import to_brian
-from .common import check_target
-
-@contextmanager
-def brian_target(target: str, dt_ms: float):
-    """Select a Brian2 code-generation target (and the clock dt) for the enclosed block.
-
-    cpp_standalone builds into a temporary directory that is removed afterwards; the
-    device is reset to runtime on exit, so targets can follow each other in one process.
-    """
-    import brian2 as b2
-
-    check_target(target)
-    old_target = b2.prefs.codegen.target
-    old_dt = b2.defaultclock.dt
-    directory = None
-    try:
-        if target == "cpp_standalone":
-            directory = tempfile.mkdtemp(prefix="plab-brian-")
-            b2.set_device("cpp_standalone", directory=directory, build_on_run=True, debug=False)
-        else:
-            b2.prefs.codegen.target = target
-        b2.defaultclock.dt = dt_ms * b2.ms
-        yield b2
-    finally:
-        if target == "cpp_standalone":
-            b2.device.reinit()
-            b2.device.activate()
-            b2.set_device("runtime")
-            shutil.rmtree(directory, ignore_errors=True)
-        b2.prefs.codegen.target = old_target
-        b2.defaultclock.dt = old_dt
-
+from plasticity.brian import brian_target, to_brian  # noqa: F401  (brian_target: the protocols' name for it)
 
 def lif_group(b2, lif, name="lif"):
     """A ``NeuronGroup`` with the equations of :class:`models.LIF` (see models/neurons.py)."""

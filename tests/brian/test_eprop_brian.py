@@ -1,0 +1,119 @@
+"""e-prop and OTTT as Brian2 equations (plasticity.brian_online) against the native rules.
+
+The Brian2 network is the RSNN of models.rsnn written with run_regularly, summed variables and a
+TimedArray target; its gradients must equal plasticity.eprop / plasticity.ottt (the fused Numba
+loops) and the models.rsnn.to_network learner to rtol 1e-9 — the only differences allowed are the
+order of floating-point sums.
+"""
+import numpy as np
+import pytest
+
+from models.rsnn import RSNN, to_network
+from plasticity import EPropRule, eprop, ottt
+from plasticity.brian import attach_eprop, attach_ottt, rsnn_gradients
+from plasticity.errors import ParameterError
+
+b2 = pytest.importorskip("brian2")
+
+RTOL = 1e-9
+
+
+def problem(n_alif=0, T=40, seed=1):
+    """A small RSNN with a biased readout, input spikes at ~20 % and a random target; the
+    input weights are scaled up so that the recurrent neurons fire (~20 % of the steps)."""
+    rng = np.random.default_rng(seed)
+    net = RSNN(6, 10, 2, n_alif=n_alif, seed=seed + 2, tau_out=15.0)
+    net.set_weights({"w_in": net.w_in * 3.0, "b_out": rng.standard_normal(2)})
+    x = (rng.random((T, 6)) < 0.2).astype(float)
+    return net, x, rng.standard_normal((T, 2))
+
+
+def native(net, x, target, rule, **options):
+    if rule == "eprop":
+        return eprop.gradients(net, x[None], target[None], detach_reset=True, **options)
+    return ottt.gradients(net, x[None], target[None], **options)
+
+
+def assert_same(got, ref):
+    assert set(got) == {"w_in", "w_rec", "w_out", "b_out"}
+    for name, value in ref.items():
+        scale = np.abs(value).max()
+        assert scale > 0, name                      # a gradient that could be wrong
+        np.testing.assert_allclose(got[name], value, rtol=RTOL, atol=RTOL * scale, err_msg=name)
+
+
+CASES = [  # (rule, n_alif, options)
+    ("eprop", 0, {}),
+    ("eprop", 4, dict(feedback="random", seed=5, c_reg=0.1)),
+    ("ottt", 0, {}),
+    ("ottt", 3, dict(c_reg=0.05, lam=0.8)),
+]
+
+
+@pytest.mark.parametrize("rule, n_alif, options", CASES)
+def test_numpy_equals_native(rule, n_alif, options):
+    net, x, target = problem(n_alif)
+    assert net.forward(x[None]).z.mean() > 0.05     # the network spikes: psi and the traces matter
+    assert_same(rsnn_gradients(net, x, target, rule=rule, device="numpy", **options),
+                native(net, x, target, rule, **options))
+
+
+def test_equals_the_network_learner():
+    """The same numbers as the models.Network rule contract (models.rsnn.to_network)."""
+    net, x, target = problem(2, seed=4)
+    options = dict(feedback="random", seed=9)
+    _, learner = to_network(net, x, target, rule="eprop", **options)
+    learner.net.run(x.shape[0] * net.dt)
+    assert_same(rsnn_gradients(net, x, target, rule="eprop", **options), learner.gradients())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", ["cython", "cpp_standalone"])
+@pytest.mark.parametrize("rule, n_alif, options", [CASES[1], CASES[3]])
+def test_compiled_targets_equal_native(device, rule, n_alif, options):
+    net, x, target = problem(n_alif, seed=2)
+    assert_same(rsnn_gradients(net, x, target, rule=rule, device=device, **options),
+                native(net, x, target, rule, **options))
+
+
+def test_options_and_inputs_are_checked():
+    net, x, target = problem()
+    with pytest.raises(ParameterError, match="rule must be one of"):
+        rsnn_gradients(net, x, target, rule="bptt")
+    with pytest.raises(ParameterError, match="device must be one of"):
+        rsnn_gradients(net, x, target, device="gpu")
+    with pytest.raises(ParameterError, match="unknown option for rule 'ottt'"):
+        rsnn_gradients(net, x, target, rule="ottt", feedback="random")
+    with pytest.raises(ParameterError, match="x must hold spikes"):
+        rsnn_gradients(net, x * 0.5, target)
+    with pytest.raises(ParameterError, match="target must be finite"):
+        rsnn_gradients(net, x, target[:-1])
+
+
+def user_network():
+    """A Brian2 user's own network: LIF in mV with a threshold variable, a leaky readout."""
+    ms, mV = b2.ms, b2.mV
+    inputs = b2.SpikeGeneratorGroup(3, [0, 1, 2], [1, 2, 3] * ms)
+    neurons = b2.NeuronGroup(4, "dv/dt = -v / (20*ms) : volt\nv_th : volt", threshold="v > v_th",
+                             reset="v -= v_th", method="exact")
+    readout = b2.NeuronGroup(1, "dy/dt = -y / (10*ms) : 1\ny_star : 1", method="exact")
+    hidden = b2.Synapses(inputs, neurons, "w : 1", on_pre="v_post += w*mV")
+    hidden.connect()
+    output = b2.Synapses(neurons, readout, "w : 1", on_pre="y_post += w")
+    output.connect()
+    return neurons, readout, hidden, output
+
+
+def test_attach_names_what_is_missing():
+    neurons, readout, hidden, output = user_network()
+    rule = EPropRule()
+    with pytest.raises(ParameterError, match="no variable 'u' .the membrane potential"):
+        attach_eprop(rule, neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0, potential="u")
+    with pytest.raises(ParameterError, match="no variable 'theta' .the firing threshold"):
+        attach_eprop(rule, neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0, threshold="theta")
+    with pytest.raises(ParameterError, match="no variable 'target' .the target y_star"):
+        attach_eprop(rule, neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0, target="target")
+    with pytest.raises(ParameterError, match="must target neurons"):
+        attach_eprop(rule, neurons, readout, output, output, tau_m=20.0, tau_out=10.0)
+    with pytest.raises(ParameterError, match="rule must be a plasticity.OTTTRule"):
+        attach_ottt(rule, neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0)
