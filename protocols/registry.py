@@ -24,6 +24,7 @@ PROTOCOLS = {
     "triplet_bcm": "protocols.triplet_bcm",
     "effective_window": "protocols.effective_window",
     "eprop_network": "protocols.eprop_network",
+    "tdbn_depth": "protocols.tdbn_depth",
 }
 
 REQUIRED = ("Config", "run", "plot", "summary")
