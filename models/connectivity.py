@@ -83,6 +83,36 @@ class FixedIndegree:
         return pre, post
 
 
+@dataclass(frozen=True, eq=False)
+class FromPairs:
+    """Exactly the given synapses: presynaptic indices ``pre`` and postsynaptic indices ``post``
+    (equal lengths; Brian2's ``connect(i=..., j=...)``). Duplicate pairs are separate synapses."""
+
+    pre: np.ndarray
+    post: np.ndarray
+
+    def __post_init__(self):
+        pre = np.array(self.pre, copy=True)
+        post = np.array(self.post, copy=True)
+        for name, a in (("pre", pre), ("post", post)):
+            if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
+                raise ParameterError(f"{name} must be a 1-D array of integer neuron indices, got "
+                                     f"dtype {a.dtype} and shape {a.shape}")
+        if pre.size != post.size:
+            raise ParameterError(f"pre and post must have the same length, got {pre.size} and {post.size}")
+        for a in (pre, post):
+            a.flags.writeable = False
+        object.__setattr__(self, "pre", pre.astype(np.int64))
+        object.__setattr__(self, "post", post.astype(np.int64))
+
+    def pairs(self, n_pre, n_post, rng, same_group=False):
+        for name, a, n in (("pre", self.pre, n_pre), ("post", self.post, n_post)):
+            if a.size and (a.min() < 0 or a.max() >= n):
+                raise ParameterError(f"{name} indices must be in [0, {n - 1}] (the group's size is {n}), "
+                                     f"got values in [{a.min()}, {a.max()}]")
+        return self.pre.copy(), self.post.copy()
+
+
 def all_to_all(allow_self=True):
     return AllToAll(allow_self)
 
@@ -97,6 +127,10 @@ def fixed_probability(p, allow_self=False):
 
 def fixed_indegree(k, allow_self=False):
     return FixedIndegree(k, allow_self)
+
+
+def from_pairs(pre, post):
+    return FromPairs(pre, post)
 
 
 def _drop_self(pre, post, drop):
