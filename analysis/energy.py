@@ -5,21 +5,20 @@ An **estimate**, not a measurement. A spike costs one accumulate (AC) per outgoi
 one multiply-accumulate (MAC) per weight per time step. Per-operation energies are the 45 nm,
 0.9 V figures of Horowitz (ISSCC 2014) as commonly used in SNN papers: AC = fp32 add,
 0.9 pJ; MAC = fp32 multiply-add, 4.6 pJ. They come from the package's reference data
-(``protocols/data/plasticity_data.json``, entry ``energy_45nm``), which marks them
+(:mod:`analysis.reference`, entry ``energy_45nm``), which marks them
 ``verified: false`` (quoted, not checked against two sources); reports say so. Memory
 access, which dominates real hardware, is ignored.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from plasticity.errors import ParameterError, check_non_negative
 
-DATA_PATH = Path(__file__).resolve().parents[1] / "protocols" / "data" / "plasticity_data.json"
+from .reference import load
+
 _FALLBACK = {"source": "Horowitz (2014) ISSCC, 45 nm, 0.9 V",
              "pj_per_op": {"fp32_add": 0.9, "fp32_mac": 4.6}, "verified": False}
 
@@ -27,7 +26,7 @@ _FALLBACK = {"source": "Horowitz (2014) ISSCC, 45 nm, 0.9 V",
 def energy_figures() -> dict:
     """The ``energy_45nm`` reference entry: ``{"source", "pj_per_op": {...}, "verified"}``."""
     try:
-        return json.loads(DATA_PATH.read_text(encoding="utf-8"))["energy_45nm"]
+        return load("energy_45nm")
     except (OSError, KeyError, ValueError):
         return dict(_FALLBACK)
 

@@ -40,7 +40,7 @@ from plasticity.readout import readout_step
 from plasticity.rsnn_step import input_current, neuron_step
 from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
-F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (protocols/data/plasticity_data.json)
+F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (analysis/data/plasticity_data.json)
 
 
 @dataclass(frozen=True)

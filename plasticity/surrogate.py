@@ -2,7 +2,7 @@
 
 A spike is z = H(u) with u = v - A (membrane potential minus the current threshold, mV);
 H has no useful derivative, so gradient rules replace dH/du by one of these shapes
-(reference values from protocols/data/plasticity_data.json, "surrogates"):
+(reference values from analysis/data/plasticity_data.json, "surrogates"):
 
 ``triangular``   psi = (gamma / v_th) * max(0, 1 - |u| / v_th)          Bellec et al. 2020, gamma 0.3
 ``fast_sigmoid`` psi = 1 / (slope * |u| + 1)^2                          Zenke & Ganguli 2018, slope 25

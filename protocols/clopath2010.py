@@ -29,13 +29,11 @@ is the qualitative result the paper shows (pair STDP cannot produce it).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from importlib import resources
-
 import numpy as np
 
 import models
+from analysis.reference import load as load_reference
 from plasticity.errors import ParameterError, check_int, check_positive
 from plasticity.voltage import AdExClopath, ClopathSTDP
 
@@ -44,8 +42,7 @@ from .common import check_backend, timed
 
 def reference() -> dict:
     """(clopath2010_voltage, sjostrom2001_frequency) entries of the package's reference data."""
-    data = json.loads(resources.files(__package__).joinpath("data/plasticity_data.json").read_text(encoding="utf-8"))
-    return {"rule": data["clopath2010_voltage"], "data": data["sjostrom2001_frequency"]}
+    return {"rule": load_reference("clopath2010_voltage"), "data": load_reference("sjostrom2001_frequency")}
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ RULES = ("bptt", "eprop", "ottt", "rtrl")
 SURROGATES = ("triangular", "fast_sigmoid", "arctan", "rectangular")
 LOSSES = ("reward", "punish")
 SWEEP_RULES = ("bptt", "eprop", "ottt")          # RTRL == BPTT (checked on the main curve)
-BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms, protocols/data/plasticity_data.json "bi_poo_window"
+BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms, analysis/data/plasticity_data.json "bi_poo_window"
 V_TH = 1.0
 ZERO = 1e-9  # a window side whose largest |value| is below ZERO x the window's largest |value| counts as zero
 

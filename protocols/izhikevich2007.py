@@ -34,13 +34,11 @@ critic, releases due now); the rule's per-step hook applies a release.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from importlib import resources
-
 import numpy as np
 
 import models
+from analysis.reference import load as load_reference
 from plasticity import modulated
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
 
@@ -49,8 +47,7 @@ from .common import check_backend, timed
 
 def reference() -> dict:
     """The package's published values for this protocol (``izhikevich2007_dopamine``)."""
-    text = resources.files(__package__).joinpath("data/plasticity_data.json").read_text(encoding="utf-8")
-    return json.loads(text)["izhikevich2007_dopamine"]
+    return load_reference("izhikevich2007_dopamine")
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,13 @@ RMS_TOLERANCE = 0.2           # report: a rule "fits" when its RMS error is belo
 
 
 def load_data() -> dict:
-    """Sjöström 2001 frequency data from ``protocols/data/plasticity_data.json``.
+    """Sjöström 2001 frequency data (``sjostrom2001_frequency``, :mod:`analysis.reference`).
 
     Returns frequency_hz (5,), dt_ms (2,) = (+10, -10), dw and sem of shape (2, 5), source.
     """
-    from .report import load_reference
+    from analysis.reference import load
 
-    d = load_reference("sjostrom2001_frequency")
+    d = load("sjostrom2001_frequency")
     return dict(frequency_hz=np.asarray(d["frequency_hz"], float), dt_ms=np.array([10.0, -10.0]),
                 dw=np.array([d["dw_plus10ms"], d["dw_minus10ms"]], float),
                 sem=np.array([d["sem_plus10ms"], d["sem_minus10ms"]], float), source=d["source"])

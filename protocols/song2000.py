@@ -3,7 +3,7 @@
 1000 Poisson inputs onto one conductance-based LIF with additive pair STDP (A-/A+ = 1.05,
 τ± = 20 ms), weights bounded in [0, g_max] (Song, Miller & Abbott 2000, Nat Neurosci
 3:919; parameters of the Brian2 documentation example that reproduces it, as recorded in
-protocols/data/plasticity_data.json, "song2000"). After ~100 s of biological time the
+analysis/data/plasticity_data.json, "song2000"). After ~100 s of biological time the
 weights split into two groups near 0 and near g_max, and the output rate is regulated: it
 settles at a value that depends little on the input rate.
 

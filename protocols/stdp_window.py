@@ -19,7 +19,7 @@ from plasticity.errors import ParameterError, check_int, check_non_negative, che
 
 from .common import check_backend, check_target, make_rule, timed
 
-BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms; Bi & Poo (2001), verified (protocols/data/plasticity_data.json)
+BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms; Bi & Poo (2001), verified (analysis/data/plasticity_data.json)
 BRIAN_DT = 0.1  # ms: Brian2 is clock-driven; its grid when sim_dt is None
 
 

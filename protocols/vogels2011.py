@@ -23,13 +23,11 @@ Sizes: the paper's 800 excitatory / 200 inhibitory inputs in 8 groups (default);
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from importlib import resources
-
 import numpy as np
 
 import models
+from analysis.reference import load as load_reference
 from plasticity import InhibitorySTDP
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
 
@@ -38,8 +36,7 @@ from .common import check_backend, timed
 
 def reference() -> dict:
     """The package's published values for this protocol (``vogels2011_inhibitory``)."""
-    text = resources.files(__package__).joinpath("data/plasticity_data.json").read_text(encoding="utf-8")
-    return json.loads(text)["vogels2011_inhibitory"]
+    return load_reference("vogels2011_inhibitory")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The repository stands alone: no tracked file points to files outside it.
 
-The design is docs/design.md and the reference data ship in protocols/data/; nothing may refer
+The design is docs/design.md and the reference data ship in analysis/data/; nothing may refer
 to a design page or reference folder kept outside the repository.
 """
 import subprocess

@@ -18,8 +18,8 @@ import protocols
 from plasticity import TripletSTDP
 from plasticity.triplet import PAPER_SETS, PAPER_SETS_VERIFIED
 
-# the published values shipped with the package (a copy of the shared reference file)
-DATA_PATH = Path(protocols.__file__).parent / "data" / "plasticity_data.json"
+# the published values shipped with the package (analysis/data, read by analysis.reference)
+DATA_PATH = Path(protocols.__file__).parents[1] / "analysis" / "data" / "plasticity_data.json"
 
 
 @pytest.fixture(scope="module")

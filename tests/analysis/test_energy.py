@@ -11,8 +11,8 @@ from plasticity.errors import ParameterError
 
 
 def packaged_reference() -> dict:
-    """The reference data shipped with the package (protocols/data/plasticity_data.json)."""
-    return json.loads(resources.files("protocols").joinpath("data/plasticity_data.json").read_text(encoding="utf-8"))
+    """The reference data shipped with the package (analysis/data/plasticity_data.json)."""
+    return json.loads(resources.files("analysis").joinpath("data/plasticity_data.json").read_text(encoding="utf-8"))
 
 
 def test_figures_are_the_45nm_entry_and_unverified():

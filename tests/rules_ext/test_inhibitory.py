@@ -92,7 +92,7 @@ def test_mean_drift_matches_poisson_replay():
 
 
 def test_published_values_are_the_defaults():
-    data = json.loads(resources.files("protocols").joinpath("data/plasticity_data.json").read_text())
+    data = json.loads(resources.files("analysis").joinpath("data/plasticity_data.json").read_text())
     ref = data["vogels2011_inhibitory"]
     rule = InhibitorySTDP()
     assert ref["verified"] is True

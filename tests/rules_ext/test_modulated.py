@@ -77,7 +77,7 @@ def test_kernel_equals_twin(rng, rule):
 
 
 def test_published_values_are_the_defaults():
-    data = json.loads((Path(protocols.__file__).parent / "data" / "plasticity_data.json").read_text())
+    data = json.loads((Path(protocols.__file__).parents[1] / "analysis" / "data" / "plasticity_data.json").read_text())
     ref = data["izhikevich2007_dopamine"]
     rule = DopamineSTDP()
     assert ref["verified"] is True
