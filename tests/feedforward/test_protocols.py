@@ -43,3 +43,55 @@ def test_tdbn_depth_config_validated():
 def test_registered():
     for name in ("tdbn_depth",):
         assert registry.get(name).Config.small()
+
+
+def test_coding_energy_small_counts_operations():
+    from analysis.energy import energy_figures
+    from protocols import coding_energy
+
+    r = coding_energy.run(coding_energy.Config.small())
+    assert r.accuracy.shape == (2, 2) and np.all(r.accuracy > 0.3)
+    lat = r.coding_names().index("latency")
+    # latency coding: one spike per non-zero pixel whatever T
+    from protocols.datasets import load_digits
+    x_test = load_digits().x_test
+    np.testing.assert_allclose(r.input_spikes[lat], np.count_nonzero(x_test) / len(x_test))
+    # rate coding: the input spikes grow with T (mean intensity x T)
+    rate = r.coding_names().index("rate")
+    assert r.input_spikes[rate, 1] == pytest.approx(x_test.mean() * 64 * 8, rel=0.05)
+    assert r.ann_macs == 64 * 32 + 32 * 10
+    ac = energy_figures()["pj_per_op"]["fp32_add"]
+    np.testing.assert_allclose(r.snn_pj, r.synaptic_ops * ac)
+    assert np.all(r.synaptic_ops >= r.input_spikes * 32)
+    rows = coding_energy.compare(r)
+    assert len(rows) == 1 and isinstance(rows[0]["passed"], bool)
+    assert set(coding_energy.plot(r)) == {"coding_energy", "encoded_raster"}
+    assert "latency" in coding_energy.summary(r)
+
+
+def test_surrogate_sweep_small():
+    from protocols import surrogate_sweep
+
+    r = surrogate_sweep.run(surrogate_sweep.Config.small())
+    assert r.accuracy.shape == (2, 2) and np.all(r.accuracy > 0.6)
+    row = surrogate_sweep.compare(r)[0]
+    assert row["distance"] == pytest.approx(r.accuracy.max() - r.accuracy.min())
+    assert set(surrogate_sweep.plot(r)) == {"surrogate_sweep"}
+    with pytest.raises(ParameterError, match="kinds"):
+        surrogate_sweep.Config(kinds="triangular")
+
+
+def test_surrogate_width_mapping():
+    from plasticity.surrogate import psi_reference
+    from protocols.surrogate_sweep import SWEPT, surrogate_for
+
+    for kind in ("rectangular", "dspike", "arctan"):
+        for w in (0.5, 2.0):
+            peak = psi_reference(0.0, surrogate_for(kind, w, 1e-6), 0.5)
+            assert peak == pytest.approx(1.0 / w, rel=1e-6)  # dspike at b -> 0 is the rectangle
+    assert len(SWEPT) == 4
+
+
+def test_all_three_registered():
+    for name in ("tdbn_depth", "coding_energy", "surrogate_sweep"):
+        assert registry.get(name).Config.small()
