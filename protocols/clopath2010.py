@@ -34,7 +34,7 @@ import numpy as np
 
 import models
 from analysis.reference import load as load_reference
-from plasticity.errors import ParameterError, check_int, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive, validate
 from plasticity.voltage import AdExClopath, ClopathSTDP
 
 from .common import check_backend, timed
@@ -64,6 +64,7 @@ class Config:
     v_reset: float = -49.6           # reset (mV) of that example: E_L + 21 (model default -60)
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         freqs = tuple(float(f) for f in self.frequencies_hz)
         if not freqs:
             raise ParameterError("frequencies_hz must not be empty")

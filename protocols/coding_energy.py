@@ -27,7 +27,7 @@ from analysis.energy import dense_macs, energy_estimate
 from models import encoding
 from models.feedforward import SNN, blas_single_thread, train_epoch
 from plasticity import optim, stbp
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 from .tdbn_depth import load_data
@@ -58,6 +58,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         parse_codings(self.codings)
         if len(self.steps) == 0 or len(self.hidden) == 0:
             raise ParameterError("steps and hidden must each list at least one value")

@@ -32,7 +32,7 @@ import numpy as np
 from models.rsnn import RSNN
 from plasticity import bptt, eprop, optim, ottt
 from plasticity.bptt import accuracy
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from . import tasks as tasks_mod
 from .common import check_backend, timed
@@ -80,6 +80,7 @@ class Config:
     scaling_repeats: int = 3
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         if self.task not in TASK_DEFAULTS:
             raise ParameterError(f"task must be one of {', '.join(map(repr, TASK_DEFAULTS))}, got {self.task!r}")
         self.rule_list()

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from plasticity.errors import ParameterError, check_choice, check_dt, check_positive
+from plasticity.errors import ParameterError, check_choice, check_dt, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -73,6 +73,7 @@ class Config:
     sweep_tau_m: tuple = (10.0, 20.0, 40.0)
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_positive("dt", self.dt, "ms")
         check_positive("tau_m", self.tau_m, "ms")
         check_positive("tau_out", self.tau_out, "ms")

@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from plasticity.errors import ParameterError, check_choice, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_choice, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -116,6 +116,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_choice("rule", self.rule, RULES)
         check_choice("synapses", self.synapses, ("current", "delta"))
         check_choice("reset", self.reset, ("subtract", "value"))

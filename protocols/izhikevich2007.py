@@ -40,7 +40,7 @@ import numpy as np
 import models
 from analysis.reference import load as load_reference
 from plasticity import modulated
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -82,6 +82,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_int("n_pre", self.n_pre, 1)
         check_int("n_post", self.n_post, 1)
         if self.n_pre * self.n_post < 2:

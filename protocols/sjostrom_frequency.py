@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticity import PairSTDP, TripletSTDP, replay
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 from .stdp_window import pairing_trains
@@ -69,6 +69,7 @@ class Config:
     tau_minus: float = 33.7
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_int("n_pairs", self.n_pairs, 1)
         if not self.rules:
             raise ParameterError("rules must name at least one rule, got an empty tuple")

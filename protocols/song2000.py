@@ -28,7 +28,7 @@ import numpy as np
 import models
 from analysis.weights import bimodality
 from plasticity import PairSTDP
-from plasticity.errors import ParameterError, check_int, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive, validate
 
 from .common import check_backend, check_target, timed
 
@@ -62,6 +62,7 @@ class Config:
     sweep_duration_ms: float = 100_000.0      # each sweep run (STDP, and frozen weights)
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_int("n_inputs", self.n_inputs, 1)
         for name in ("rate_hz", "duration_ms", "dt", "g_max", "record_every_ms"):
             check_positive(name, getattr(self, name), "ms" if "ms" in name or name == "dt" else "")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticity import replay
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, check_target, make_rule, timed
 
@@ -46,6 +46,7 @@ class Config:
     target: str = "numpy"                  # Brian2 target with backend="brian2"
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_int("n_pairs", self.n_pairs, 1)
         check_positive("frequency_hz", self.frequency_hz, "Hz")
         check_positive("dt_step", self.dt_step, "ms")

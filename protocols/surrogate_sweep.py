@@ -27,7 +27,7 @@ import numpy as np
 
 from models.feedforward import SNN, accuracy, train_epoch
 from plasticity import optim
-from plasticity.errors import ParameterError, check_int, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive, validate
 from plasticity.surrogate import Surrogate
 
 from .common import check_backend, timed
@@ -68,6 +68,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         kinds = self.kind_list()
         if len(self.widths) == 0:
             raise ParameterError("widths must list at least one width, got ()")

@@ -26,7 +26,7 @@ import numpy as np
 
 from models.feedforward import SNN, accuracy, firing_rates, layer_norms, train_epoch
 from plasticity import optim, stbp
-from plasticity.errors import ParameterError, check_int, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -59,6 +59,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         if len(self.depths) == 0:
             raise ParameterError("depths must list at least one depth, got ()")
         for d in self.depths:

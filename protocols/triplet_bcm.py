@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticity import TripletSTDP, replay
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -57,6 +57,7 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         parts = self.triplet_set.split("/")
         if len(parts) != 3 or parts[1] != "all_to_all":
             raise ParameterError(f"triplet_set must be an all-to-all set 'region/all_to_all/variant' "

@@ -29,7 +29,7 @@ import numpy as np
 import models
 from analysis.reference import load as load_reference
 from plasticity import InhibitorySTDP
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
 
@@ -75,6 +75,9 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
+        for name in ("tau_stdp", "eta", "rho0_hz", "w_inh_max"):   # by their Config names, before the rule sees them
+            check_positive(name, getattr(self, name), "ms" if name == "tau_stdp" else "")
         check_int("n_exc", self.n_exc, 1)
         check_int("n_inh", self.n_inh, 1)
         check_int("n_groups", self.n_groups, 1)
