@@ -1,26 +1,24 @@
-"""Bi & Poo 1998 STDP window: least-squares fit of A±, τ± with Jacobian confidence intervals.
+"""Bi & Poo 1998 STDP window: least-squares fit of A±, τ± to the 45 recorded cells, with CIs.
 
 Bi & Poo (1998) J Neurosci 18:10464 paired pre and post spikes 60 times at 1 Hz in
-hippocampal cultures and measured the relative EPSC change against Δt = t_post - t_pre;
-exponential fits give τ+ = 16.8 ms and τ- = 33.7 ms (Bi & Poo 2001, as used by Pfister &
-Gerstner 2006; ``bi_poo_window`` in protocols/data/plasticity_data.json).
+hippocampal cultures and measured the relative EPSC change against Δt = t_post - t_pre
+(Fig. 7, one point per cell); exponential fits give τ+ = 16.8 ms and τ- = 33.7 ms (Bi & Poo
+2001, as used by Pfister & Gerstner 2006; ``bi_poo_window`` in :mod:`analysis.reference`).
 
-The 45 cells of Fig. 7, digitised by a third party (``bi_poo_window.points``, unverified), ship in
-protocols/data but this protocol does not read them yet. It fits
-
-* user-supplied points: ``data_csv`` with a header row and columns ``dt_ms, dw[, sem]``
-  (dw as relative change, 0.5 = +50 %), or, by default,
-* SYNTHETIC points drawn from the published exponential shape (τ± above) with amplitudes
-  ``synthetic_a_plus``/``synthetic_a_minus`` (illustrative values chosen here, not
-  published) plus Gaussian noise of s.d. ``synthetic_noise``, at ``n_points`` Δt drawn
-  uniformly from ±[``dt_min_abs``, ``dt_max_abs``] ms, seeded. With synthetic points the
-  comparison of fitted and published τ is a self-consistency check of the fitting
-  procedure, not a test against the experiment; summary, figure and report say so.
+By default the protocol fits the 45 cells of Fig. 7 (digitised from the published figure
+by a third party, unverified; provenance in analysis/data/README.md), labelled "digitised
+from Bi & Poo 1998 Fig. 7" wherever they appear. ``data_csv`` (a header row and columns
+``dt_ms, dw[, sem]``, dw as relative change, 0.5 = +50 %) fits your own points instead.
 
 Fit: ``scipy.optimize.least_squares`` of Δw(Δt) = A+ exp(-Δt/τ+) (Δt > 0),
--A- exp(Δt/τ-) (Δt < 0), residuals weighted by 1/sem when sems are given. Covariance
-(JᵀJ)⁻¹ s² with s² = (weighted) RSS / (n - 4), i.e. scaled by the residual variance
-(``curve_fit``'s ``absolute_sigma=False``); 95 % intervals use Student's t with n - 4 dof.
+-A- exp(Δt/τ-) (Δt < 0), τ in [0.5, 1000] ms, residuals weighted by 1/sem when sems are
+given; s² = (weighted) RSS / (n - 4). Standard errors: (JᵀJ)⁻¹ s² (``curve_fit``'s
+``absolute_sigma=False``). 95 % intervals: for A± Student's t with n - 4 dof; for τ± the
+profile likelihood (τ fixed on a grid, the other three refitted; inside where
+RSS(τ) - RSS_min <= s² F(0.95; 1, n - 4)), which stays honest when a branch hardly
+constrains its τ — on the 45 cells the depression branch does not (its interval reaches the
+1000 ms bound). The published pair (16.8, 33.7) is also tested jointly: F test of the fit
+with both τ fixed at the published values against the free fit (2 and n - 4 dof).
 
 The fitted window is then run as a rule: additive all-to-all pair STDP with A± / n_pairs
 per pairing and the fitted τ±, ``n_pairs`` pairings at ``frequency_hz`` replayed on one
@@ -34,58 +32,35 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticity import PairSTDP, replay
-from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive
 
 from .common import check_backend, timed
-from .stdp_window import load_points, pairing_trains
+from .stdp_window import DIGITISED_LABEL, digitised_bi_poo, load_points, pairing_trains
 
 PUBLISHED_TAU_PLUS, PUBLISHED_TAU_MINUS = 16.8, 33.7   # ms, checked against the data file in the tests
 PARAM_NAMES = ("A+", "tau+ (ms)", "A-", "tau- (ms)")
 W_MAX = 1000.0
 CI_LEVEL = 0.95
+TAU_BOUNDS = (0.5, 1000.0)                             # ms, the fit's range for both τ
+PROFILE_POINTS = 2001                                  # log-spaced τ values of the profile
 
 
 @dataclass(frozen=True)
 class Config:
     """Window fit. Δt in ms, amplitudes as relative change after the whole protocol (0.5 = +50 %)."""
 
-    data_csv: str = ""                 # user points (dt_ms, dw[, sem]); empty: synthetic points
-    n_points: int = 60                 # synthetic points
-    synthetic_a_plus: float = 0.8      # illustrative amplitudes of the synthetic points (not published)
-    synthetic_a_minus: float = 0.3
-    synthetic_tau_plus: float = PUBLISHED_TAU_PLUS
-    synthetic_tau_minus: float = PUBLISHED_TAU_MINUS
-    synthetic_noise: float = 0.1       # s.d. of the Gaussian noise added to each synthetic point
-    dt_min_abs: float = 2.0            # ms
-    dt_max_abs: float = 100.0          # ms
+    data_csv: str = ""                 # your points (dt_ms, dw[, sem]); empty: the 45 digitised cells
     n_pairs: int = 60
     frequency_hz: float = 1.0
-    seed: int = 0
 
     def __post_init__(self):
-        check_int("n_points", self.n_points, 8)
-        for name in ("synthetic_a_plus", "synthetic_a_minus", "synthetic_noise"):
-            check_non_negative(name, getattr(self, name))
-        for name in ("synthetic_tau_plus", "synthetic_tau_minus", "dt_min_abs", "dt_max_abs"):
-            check_positive(name, getattr(self, name), "ms")
-        if not self.dt_min_abs < self.dt_max_abs:
-            raise ParameterError(f"dt_max_abs must be > dt_min_abs ({self.dt_min_abs} ms), got {self.dt_max_abs}")
         check_int("n_pairs", self.n_pairs, 1)
         check_positive("frequency_hz", self.frequency_hz, "Hz")
-        if self.dt_max_abs >= 500.0 / self.frequency_hz:
-            raise ParameterError(f"dt_max_abs must stay below half the pairing period "
-                                 f"({500.0 / self.frequency_hz} ms), got {self.dt_max_abs}")
-        check_int("seed", self.seed, 0)
 
     @classmethod
     def small(cls) -> "Config":
-        """The default: the fit and a 60-pairing replay take well under a second."""
+        """The default: the fit, its profiles and a 60-pairing replay take about a second."""
         return cls()
-
-    @property
-    def synthetic_params(self) -> np.ndarray:
-        return np.array([self.synthetic_a_plus, self.synthetic_tau_plus, self.synthetic_a_minus,
-                         self.synthetic_tau_minus])
 
 
 @dataclass(frozen=True)
@@ -94,13 +69,14 @@ class Result:
     data_dt: np.ndarray          # ms
     data_dw: np.ndarray          # relative change
     data_sem: np.ndarray         # zeros when not given
-    synthetic: bool              # True: points generated by the protocol, not measured
-    true_params: np.ndarray      # generating [A+, tau+, A-, tau-] for synthetic points, else NaN
+    digitised: bool              # True: the shipped cells of Bi & Poo 1998 Fig. 7; False: data_csv
     params: np.ndarray           # fitted [A+, tau+ (ms), A-, tau- (ms)]
     stderr: np.ndarray           # standard errors from the Jacobian
-    ci_low: np.ndarray           # 95 % confidence interval
+    ci_low: np.ndarray           # 95 % intervals: t for A±, profile likelihood for τ±
     ci_high: np.ndarray
     rms_fit: float               # RMS residual of the fitted curve (relative change)
+    published_f: float           # F statistic: both τ fixed at 16.8 / 33.7 ms vs the free fit
+    published_p: float           # its p value (2, n - 4 dof)
     rule_dt: np.ndarray          # Δt of the rule simulation (ms)
     rule_dw: np.ndarray          # relative change after n_pairs pairings with the fitted rule
     rms_rule: float              # RMS distance of the simulated rule to the points
@@ -121,26 +97,29 @@ def window(dt_ms, params) -> np.ndarray:
                     np.where(dt < 0, -a_minus * np.exp(-np.abs(dt) / tau_minus), 0.0))
 
 
-def synthetic_points(config: Config):
-    """(dt, dw, sem) drawn from the exponential window with the config's parameters and noise (seeded)."""
-    rng = np.random.default_rng(config.seed)
-    mag = rng.uniform(config.dt_min_abs, config.dt_max_abs, config.n_points)
-    sign = np.where(np.arange(config.n_points) % 2 == 0, 1.0, -1.0)
-    dt = np.sort(sign * mag)
-    dw = window(dt, config.synthetic_params) + rng.normal(0.0, config.synthetic_noise, dt.size)
-    return dt, dw, np.zeros(dt.size)
-
-
-def fit(dt_ms, dw, sem=None):
-    """Least-squares fit of the exponential window; returns (params, stderr, ci_low, ci_high, rms).
-
-    Residuals are weighted by 1/sem when every sem is > 0. The covariance (JᵀJ)⁻¹ s²
-    uses the Jacobian at the optimum and s² = weighted RSS / (n - 4); intervals are 95 %
-    with Student's t (n - 4 degrees of freedom).
-    """
-    from scipy import stats
+def _least_squares(dt, y, weight, p0, fixed=None):
+    """Best parameters (and the optimizer's result) with the entries of ``fixed`` held."""
     from scipy.optimize import least_squares
 
+    fixed = fixed or {}
+    free = [k for k in range(4) if k not in fixed]
+    lower = np.array([0.0, TAU_BOUNDS[0], 0.0, TAU_BOUNDS[0]])
+    upper = np.array([np.inf, TAU_BOUNDS[1], np.inf, TAU_BOUNDS[1]])
+
+    def full(q):
+        p = np.empty(4)
+        p[free] = q
+        for k, v in fixed.items():
+            p[k] = v
+        return p
+
+    res = least_squares(lambda q: (window(dt, full(q)) - y) * weight, np.clip(np.asarray(p0, float)[free],
+                        lower[free], upper[free]), bounds=(lower[free], upper[free]), x_scale="jac",
+                        xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=10_000)
+    return full(res.x), res
+
+
+def _prepare(dt_ms, dw, sem):
     dt = np.asarray(dt_ms, dtype=float)
     y = np.asarray(dw, dtype=float)
     sem = np.zeros(dt.size) if sem is None else np.asarray(sem, dtype=float)
@@ -150,9 +129,21 @@ def fit(dt_ms, dw, sem=None):
                              f"got {pos.sum()} with dt > 0 and {neg.sum()} with dt < 0")
     weight = 1.0 / sem if np.all(sem > 0) else np.ones(dt.size)
     p0 = np.array([max(np.max(y[pos]), 1e-3), 20.0, max(np.max(-y[neg]), 1e-3), 20.0])
-    res = least_squares(lambda p: (window(dt, p) - y) * weight, p0,
-                        bounds=([0.0, 0.5, 0.0, 0.5], [np.inf, 1000.0, np.inf, 1000.0]),
-                        x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=10_000)
+    return dt, y, weight, p0
+
+
+def fit(dt_ms, dw, sem=None):
+    """Least-squares fit of the exponential window; returns (params, stderr, ci_low, ci_high, rms).
+
+    Residuals are weighted by 1/sem when every sem is > 0. The covariance (JᵀJ)⁻¹ s²
+    uses the Jacobian at the optimum and s² = weighted RSS / (n - 4); these intervals are
+    95 % with Student's t (n - 4 degrees of freedom) for all four parameters (see
+    :func:`profile_ci` for the τ intervals the protocol reports).
+    """
+    from scipy import stats
+
+    dt, y, weight, p0 = _prepare(dt_ms, dw, sem)
+    params, res = _least_squares(dt, y, weight, p0)
     dof = max(dt.size - 4, 1)
     s2 = float(np.sum(res.fun ** 2)) / dof
     try:
@@ -161,8 +152,60 @@ def fit(dt_ms, dw, sem=None):
     except np.linalg.LinAlgError:
         stderr = np.full(4, np.inf)
     half = stats.t.ppf(0.5 + CI_LEVEL / 2, dof) * stderr
-    rms = float(np.sqrt(np.mean((window(dt, res.x) - y) ** 2)))
-    return res.x, stderr, res.x - half, res.x + half, rms
+    rms = float(np.sqrt(np.mean((window(dt, params) - y) ** 2)))
+    return params, stderr, params - half, params + half, rms
+
+
+def _rss(dt, y, weight, params) -> float:
+    return float(np.sum(((window(dt, params) - y) * weight) ** 2))
+
+
+def _branch_rss(taus, dt, y, weight, sign) -> np.ndarray:
+    """Least RSS of one branch (sign +1: Δt > 0, -1: Δt < 0) for each τ in ``taus``, its
+    amplitude A >= 0 solved in closed form (the branches share no parameter, and with τ held
+    the model is linear in A)."""
+    mask = sign * dt > 0
+    x, target, w2 = np.abs(dt[mask]), sign * y[mask], weight[mask] ** 2
+    e = np.exp(-x[None, :] / np.asarray(taus, dtype=float)[:, None])
+    a = np.clip((e * target * w2).sum(axis=1) / (e * e * w2).sum(axis=1), 0.0, None)
+    return ((a[:, None] * e - target) ** 2 * w2).sum(axis=1)
+
+
+def profile_ci(dt_ms, dw, sem, params, index: int) -> tuple[float, float]:
+    """95 % profile-likelihood interval (ms) of τ+ (``index`` 1) or τ- (3).
+
+    τ is held at each of PROFILE_POINTS log-spaced values in TAU_BOUNDS, the other
+    parameters refitted (only its own branch's amplitude changes); the interval holds the τ
+    whose RSS exceeds the optimum's by at most s² F(0.95; 1, n - 4). An end at a bound of
+    TAU_BOUNDS means "not constrained beyond it".
+    """
+    from scipy import stats
+
+    dt, y, weight, _ = _prepare(dt_ms, dw, sem)
+    rss_min = _rss(dt, y, weight, params)
+    dof = max(dt.size - 4, 1)
+    limit = rss_min * (1.0 + stats.f.ppf(CI_LEVEL, 1, dof) / dof)
+    sign = 1.0 if index == 1 else -1.0
+    other = rss_min - _branch_rss([params[index]], dt, y, weight, sign)[0]
+    grid = np.unique(np.concatenate([np.geomspace(*TAU_BOUNDS, PROFILE_POINTS), [params[index]]]))
+    inside = grid[other + _branch_rss(grid, dt, y, weight, sign) <= limit * (1.0 + 1e-12)]
+    return float(inside.min()), float(inside.max())
+
+
+def published_test(dt_ms, dw, sem, params) -> tuple[float, float]:
+    """F test of τ± fixed at the published (16.8, 33.7) ms against the free fit: (F, p)."""
+    from scipy import stats
+
+    dt, y, weight, _ = _prepare(dt_ms, dw, sem)
+    dof = max(dt.size - 4, 1)
+    rss_free = _rss(dt, y, weight, params)
+    rss_held = (_branch_rss([PUBLISHED_TAU_PLUS], dt, y, weight, 1.0)[0]
+                + _branch_rss([PUBLISHED_TAU_MINUS], dt, y, weight, -1.0)[0])
+    excess = max(rss_held - rss_free, 0.0)
+    if rss_free == 0.0:                                   # points exactly on the fitted window
+        return (float("inf"), 0.0) if excess > 0 else (0.0, 1.0)
+    f = excess / 2.0 / (rss_free / dof)
+    return float(f), float(stats.f.sf(f, 2, dof))
 
 
 def simulate_rule(params, dts, n_pairs, frequency_hz) -> np.ndarray:
@@ -181,47 +224,55 @@ def run(config: Config, backend: str = "native") -> Result:
         raise ParameterError(f"bi_poo runs on the native backend only (a fit plus plasticity.replay), "
                              f"got backend={backend!r}")
     provenance: dict = {}
-    with timed(provenance, backend, config.seed):
+    with timed(provenance, backend, None):
         if config.data_csv:
             dt, dw, sem = load_points(config.data_csv)
-            if np.max(np.abs(dt)) >= 500.0 / config.frequency_hz:
-                raise ParameterError(f"data_csv has |dt_ms| up to {np.max(np.abs(dt))} ms; the replay needs "
-                                     f"|dt| below half the pairing period ({500.0 / config.frequency_hz} ms)")
-            synthetic, truth = False, np.full(4, np.nan)
             provenance["data"] = f"user points from {config.data_csv}"
         else:
-            dt, dw, sem = synthetic_points(config)
-            synthetic, truth = True, config.synthetic_params
-            provenance["data"] = ("SYNTHETIC points from the published exponential fit (tau 16.8/33.7 ms), "
-                                  f"illustrative amplitudes, noise s.d. {config.synthetic_noise}; not Bi & Poo data")
+            dt, dw, sem = digitised_bi_poo()
+            provenance["data"] = (f"the 45 cells {DIGITISED_LABEL} (third-party digitisation, unverified; "
+                                  "analysis.reference 'bi_poo_window'.points)")
+        if np.max(np.abs(dt)) >= 500.0 / config.frequency_hz:
+            raise ParameterError(f"the points reach |dt| = {np.max(np.abs(dt))} ms; the replay needs |dt| below "
+                                 f"half the pairing period ({500.0 / config.frequency_hz} ms): lower frequency_hz")
         params, stderr, lo, hi, rms = fit(dt, dw, sem)
+        for j in (1, 3):
+            lo[j], hi[j] = profile_ci(dt, dw, sem, params, j)
+        f_stat, p_value = published_test(dt, dw, sem, params)
         grid = np.unique(np.concatenate([np.arange(-100.0, 0.0, 2.5), np.arange(2.5, 100.1, 2.5)]))
         grid = grid[np.abs(grid) < 500.0 / config.frequency_hz]
         both = simulate_rule(params, np.concatenate([grid, dt]), config.n_pairs, config.frequency_hz)
         rule_dw, at_points = both[:grid.size], both[grid.size:]   # the points' own Δt, no interpolation
         rms_rule = float(np.sqrt(np.mean((at_points - dw) ** 2)))
-    return Result(config, dt, dw, sem, synthetic, truth, params, stderr, lo, hi, rms, grid, rule_dw,
-                  rms_rule, provenance)
+    return Result(config, dt, dw, sem, not config.data_csv, params, stderr, lo, hi, rms, f_stat, p_value,
+                  grid, rule_dw, rms_rule, provenance)
 
 
 def _source(result: Result) -> str:
-    return ("SYNTHETIC points (published τ shape, illustrative amplitudes, noise) — not Bi & Poo data"
-            if result.synthetic else f"{result.data_dt.size} user-supplied points ({result.config.data_csv})")
+    if result.digitised:
+        return f"{result.data_dt.size} cells {DIGITISED_LABEL}"
+    return f"{result.data_dt.size} user-supplied points ({result.config.data_csv})"
+
+
+def _interval(lo: float, hi: float) -> str:
+    ends = [f"{lo:.1f}" if lo > TAU_BOUNDS[0] else f"<= {TAU_BOUNDS[0]:g} (bound)",
+            f"{hi:.1f}" if hi < TAU_BOUNDS[1] else f">= {TAU_BOUNDS[1]:g} (bound)"]
+    return f"[{ends[0]}, {ends[1]}]"
 
 
 def compare(result: Result) -> list[dict]:
-    """Rows for ``plab report``: fitted τ± against 16.8 / 33.7 ms."""
+    """Rows for ``plab report``: fitted τ± with 95 % profile intervals beside 16.8 / 33.7 ms."""
     inside = result.tau_within_ci
+    joint = f"published pair jointly: F = {result.published_f:.2f}, p = {result.published_p:.2f}"
     rows = []
-    for k, (name, paper, ok) in enumerate(((("tau+", PUBLISHED_TAU_PLUS, inside[0])),
+    for k, (name, paper, ok) in enumerate((("tau+", PUBLISHED_TAU_PLUS, inside[0]),
                                            ("tau-", PUBLISHED_TAU_MINUS, inside[1]))):
         j = 1 + 2 * k
-        rows.append(dict(rule=f"exponential window fit{' on SYNTHETIC points' if result.synthetic else ''}, {name}",
-                         measure=f"fitted {name} (ms) [95% CI]",
-                         distance=float(result.params[j]),
+        rows.append(dict(rule=f"exponential window fit, {name}", measure=f"fitted {name} (ms) [95% CI]",
+                         distance=f"{result.params[j]:.1f} {_interval(result.ci_low[j], result.ci_high[j])}",
                          paper=f"{paper} ms (Bi & Poo fit)",
-                         tolerance="published value inside the 95% CI", passed=ok,
-                         note=f"[{result.ci_low[j]:.1f}, {result.ci_high[j]:.1f}]; " + _source(result)))
+                         tolerance="published value inside the 95% profile CI", passed=ok,
+                         note=f"{_source(result)}; {joint}"))
     rows.append(dict(rule="pair STDP with the fitted window", measure="RMS error to the points (relative Δw)",
                      distance=result.rms_rule, paper="n/a", tolerance=f"<= 1.1 x RMS of the fit ({result.rms_fit:.3f})",
                      passed=bool(result.rms_rule <= 1.1 * result.rms_fit + 1e-12), note=_source(result)))
@@ -235,7 +286,7 @@ def plot(result: Result):
     ax = fig.add_subplot()
     ax.axhline(0.0, color="0.7", lw=0.8)
     ax.axvline(0.0, color="0.7", lw=0.8)
-    label = "SYNTHETIC points (not Bi & Poo data)" if result.synthetic else "data (data_csv)"
+    label = f"{result.data_dt.size} cells, {DIGITISED_LABEL}" if result.digitised else f"data ({result.config.data_csv})"
     if np.any(result.data_sem > 0):
         ax.errorbar(result.data_dt, 100 * result.data_dw, yerr=100 * result.data_sem, fmt="o", ms=3,
                     color="k", capsize=2, label=label)
@@ -245,31 +296,32 @@ def plot(result: Result):
     s = s[s != 0]
     a, tp, b, tm = result.params
     ax.plot(s, 100 * window(s, result.params), "-", color="C0",
-            label=f"fit: τ+ = {tp:.1f} ± {result.stderr[1]:.1f}, τ− = {tm:.1f} ± {result.stderr[3]:.1f} ms")
+            label=f"fit: τ+ = {tp:.1f} ms {_interval(result.ci_low[1], result.ci_high[1])}, "
+                  f"τ− = {tm:.1f} ms {_interval(result.ci_low[3], result.ci_high[3])}")
     ax.plot(s, 100 * window(s, [a, PUBLISHED_TAU_PLUS, b, PUBLISHED_TAU_MINUS]), "--", color="C3",
             label="published τ (16.8 / 33.7 ms), fitted amplitudes")
     ax.plot(result.rule_dt, 100 * result.rule_dw, ".", ms=4, color="C2",
             label=f"pair STDP replay, {result.config.n_pairs} pairs (RMS {100 * result.rms_rule:.1f}%)")
     ax.set_xlabel("Δt = t_post − t_pre (ms)")
     ax.set_ylabel("Δw / w0 (%)")
-    ax.set_title("Bi & Poo window fit" + (" — SYNTHETIC points" if result.synthetic else ""))
+    ax.set_title("Bi & Poo window fit" + (f" ({DIGITISED_LABEL})" if result.digitised else ""))
     ax.legend(fontsize="x-small")
     return {"bi_poo": fig}
 
 
 def summary(result: Result) -> str:
-    lines = [f"Bi & Poo STDP window fit on {_source(result)}, n = {result.data_dt.size}"]
-    for name, p, se, lo, hi, truth in zip(PARAM_NAMES, result.params, result.stderr, result.ci_low,
-                                          result.ci_high, result.true_params):
-        gen = f"  (generated with {truth:g})" if np.isfinite(truth) else ""
-        lines.append(f"  {name:<10} {p:9.4g} ± {se:.3g}   95% CI [{lo:.4g}, {hi:.4g}]{gen}")
+    lines = [f"Bi & Poo STDP window fit on {_source(result)}"]
+    for j, (name, p, se) in enumerate(zip(PARAM_NAMES, result.params, result.stderr)):
+        lo, hi = result.ci_low[j], result.ci_high[j]
+        ci = f"(profile) {_interval(lo, hi)}" if j in (1, 3) else f"(t) [{lo:.3g}, {hi:.3g}]"
+        lines.append(f"  {name:<10} {p:9.4g} ± {se:.3g}   95% CI {ci}")
     inside = result.tau_within_ci
     lines.append(f"  published tau+ = {PUBLISHED_TAU_PLUS} ms {'inside' if inside[0] else 'OUTSIDE'} the CI; "
-                 f"tau- = {PUBLISHED_TAU_MINUS} ms {'inside' if inside[1] else 'OUTSIDE'} the CI")
+                 f"tau- = {PUBLISHED_TAU_MINUS} ms {'inside' if inside[1] else 'OUTSIDE'} the CI; both fixed at the "
+                 f"published values: F = {result.published_f:.2f}, p = {result.published_p:.2f}")
     lines.append(f"  RMS residual of the fit {result.rms_fit:.3f}; pair STDP replayed with the fitted window "
                  f"({result.config.n_pairs} pairs at {result.config.frequency_hz:g} Hz): RMS {result.rms_rule:.3f}")
-    if result.synthetic:
-        lines.append("  NOTE: no Bi & Poo data points are used here; these points are synthetic (the digitised "
-                     "cells in protocols/data are not read by this protocol yet). "
-                     "Pass measured points with data_csv=FILE (columns dt_ms, dw[, sem]).")
+    if result.digitised:
+        lines.append("  The cells are a third party's digitisation of the published figure (not checked against "
+                     "the print); pass your own points with data_csv=FILE (columns dt_ms, dw[, sem]).")
     return "\n".join(lines)

@@ -5,8 +5,9 @@ a postsynaptic spike Δt = t_post - t_pre apart, repeated ``n_pairs`` times at
 ``frequency_hz``, on one synapse per Δt, for any spike-timing rule. The result is the
 relative weight change Δw/w0. Exponentials A± exp(-|Δt|/τ±) are fitted to each branch and
 their time constants compared with Bi & Poo's (τ+ = 16.8 ms, τ- = 33.7 ms, as used by
-Pfister & Gerstner 2006). Measured points (CSV with columns dt_ms, dw[, sem]) can be
-overlaid with ``data_csv``; the RMS distance to them is reported.
+Pfister & Gerstner 2006). The 45 cells of Bi & Poo 1998 Fig. 7 (digitised; provenance in
+analysis/data/README.md) are overlaid by default, measured points of your own (CSV with
+columns dt_ms, dw[, sem]) instead with ``data_csv``; the RMS distance to them is reported.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .common import check_backend, check_target, make_rule, timed
 
 BI_POO_TAU_PLUS, BI_POO_TAU_MINUS = 16.8, 33.7  # ms; Bi & Poo (2001), verified (analysis/data/plasticity_data.json)
 BRIAN_DT = 0.1  # ms: Brian2 is clock-driven; its grid when sim_dt is None
+DIGITISED_LABEL = "digitised from Bi & Poo 1998 Fig. 7"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Config:
     dt_max: float = 100.0
     dt_step: float = 5.0
     sim_dt: float | None = None            # None: event-driven; else the clock-driven grid (ms)
-    data_csv: str = ""                     # optional measured points to overlay
+    data_csv: str = ""                     # measured points to overlay; empty: the digitised Bi & Poo cells
     target: str = "numpy"                  # Brian2 target with backend="brian2"
 
     def __post_init__(self):
@@ -124,7 +126,7 @@ def run(config: Config, backend: str = "native") -> Result:
             provenance.update(target=config.target, grid_ms=grid)
         dw = (w - w_start) / w_start
         fit = fit_window(dts, dw)
-        data = load_points(config.data_csv) if config.data_csv else (np.zeros(0),) * 3
+        data = load_points(config.data_csv) if config.data_csv else digitised_bi_poo()
     return Result(config, dts, dw, fit, *data, provenance=provenance)
 
 
@@ -150,6 +152,19 @@ def fit_window(dt_ms, dw) -> np.ndarray:
     return out
 
 
+def digitised_bi_poo():
+    """The 45 cells of Bi & Poo 1998 Fig. 7 as (dt_ms, dw, sem): Δt = t_post - t_pre (ms), the
+    relative EPSC change after 60 pairings at 1 Hz (0.5 = +50 %), sem zeros (one cell per point).
+
+    Digitised from the published figure by a third party and unverified; the citation and
+    provenance are in the ``bi_poo_window.points`` entry of :mod:`analysis.reference`.
+    """
+    from analysis.reference import load
+
+    values = np.asarray(load("bi_poo_window")["points"]["values"], dtype=float)
+    return values[:, 0], values[:, 1] / 100.0, np.zeros(len(values))
+
+
 def load_points(path):
     """Measured (dt_ms, dw, sem) points from a CSV with a header row; sem optional."""
     try:
@@ -161,6 +176,11 @@ def load_points(path):
         raise ParameterError(f"data_csv must have columns dt_ms, dw[, sem], got {names}")
     sem = table["sem"] if "sem" in names else np.zeros(table.size)
     return np.atleast_1d(table["dt_ms"]), np.atleast_1d(table["dw"]), np.atleast_1d(sem)
+
+
+def data_label(config) -> str:
+    """What the overlaid points are: the user's CSV or the digitised Bi & Poo cells."""
+    return f"data ({config.data_csv})" if config.data_csv else DIGITISED_LABEL
 
 
 def rms_to_data(result: Result) -> float:
@@ -183,7 +203,7 @@ def plot(result: Result):
                 label="Bi & Poo window shape (τ+ 16.8, τ− 33.7 ms), fitted amplitudes")
     if result.data_dt.size:
         ax.errorbar(result.data_dt, 100 * result.data_dw, yerr=100 * result.data_sem, fmt="s", ms=3,
-                    color="k", capsize=2, label="data (data_csv)")
+                    color="k", capsize=2, alpha=0.7, label=data_label(result.config))
     ax.set_title(f"STDP window: {result.config.rule} rule, {result.config.n_pairs} pairs at "
                  f"{result.config.frequency_hz:g} Hz")
     ax.legend(fontsize="small")
@@ -202,5 +222,6 @@ def summary(result: Result) -> str:
         f"A+ = {100 * a_plus:.1f}%, A- = {100 * a_minus:.1f}%",
     ]
     if result.data_dt.size:
-        lines.append(f"  RMS distance to the {result.data_dt.size} data points: {100 * rms_to_data(result):.1f}%")
+        lines.append(f"  RMS distance to the {result.data_dt.size} data points ({data_label(c)}): "
+                     f"{100 * rms_to_data(result):.1f}%")
     return "\n".join(lines)
