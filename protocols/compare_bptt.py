@@ -242,7 +242,12 @@ def _peak_mb(fn) -> float:
         tracemalloc.stop()
 
 
-def run(config: Config, backend: str = "native") -> Result:
+def run(config: Config, backend: str = "native", progress: bool = False) -> Result:
+    """Train every rule of ``config.rules``; ``progress`` shows a tqdm bar over rules x
+    iterations on stderr (the rule being trained, its latest training loss, and an estimate of
+    the time left; ``plab run`` turns it on when stderr is a terminal)."""
+    from tqdm import tqdm
+
     check_backend(backend)
     if backend != "native":
         raise ParameterError("backend must be 'native' for compare_bptt (the RSNN's gradient kernels; "
@@ -268,6 +273,7 @@ def run(config: Config, backend: str = "native") -> Result:
         peaks = np.zeros(R)
         rates = np.zeros(R)
         y_final, z_final = [], []
+        bar = tqdm(total=R * I, desc="compare_bptt", unit="it", disable=not progress, mininterval=1.0)
         for r, name in enumerate(names):
             rule = _Rule(name, net0.copy(), task, config)
             durations = []
@@ -294,6 +300,8 @@ def run(config: Config, backend: str = "native") -> Result:
                     start += time.perf_counter() - pause
                 rule.update(g)
                 durations.append(time.perf_counter() - start)
+                bar.set_postfix_str(f"{name} ({r + 1}/{R}) loss {train_loss[r, it]:.4g}", refresh=False)
+                bar.update(1)
             times[r] = 1e3 * float(np.median(durations))
             x, target = task.sample(batch, np.random.default_rng([config.seed, 2, 0]))
             peaks[r] = _peak_mb(lambda: rule.grads(x, target))
@@ -301,6 +309,7 @@ def run(config: Config, backend: str = "native") -> Result:
             rates[r] = float(rule.net.rates_hz(s.z).mean())
             y_final.append(s.y[0])
             z_final.append(s.z[0].astype(np.uint8))
+        bar.close()
         target_first = t_eval[0] if task.loss == "mse" else np.array([t_eval[0]])
         extra = {}
         if config.scaling:
