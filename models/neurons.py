@@ -45,56 +45,50 @@ that read it (e-prop, OTTT); it is 0 while refractory.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from plasticity.errors import (ParameterError, check_choice, check_finite, check_int,
-                               check_non_negative, check_positive)
+from plasticity.errors import ParameterError, check_non_negative, check_positive, param, validate
 from plasticity.surrogate import as_surrogate
 from plasticity.voltage import AdExClopath
 
 SYNAPSES = ("current", "conductance", "delta")
 RESETS = ("value", "subtract")
+MAX_RATE_HZ = 1e5   # a Poisson source emits at most one spike per step; 100 kHz fills 0.01 ms steps
+def _n_param():
+    return param(kind="int", ge=1, doc="number of neurons")
 
 
 @dataclass(frozen=True)
 class LIF:
     """A group of ``n`` leaky integrate-and-fire neurons (see the module docstring)."""
 
-    n: int
-    synapses: str = "current"
-    tau_m: float = 20.0      # ms
-    c_m: float = 250.0       # pF
-    e_leak: float = -70.0    # mV
-    v_th: float = -50.0      # mV
-    v_reset: float = -70.0   # mV
-    t_ref: float = 0.0       # ms
-    tau_e: float = 5.0       # ms
-    tau_i: float = 5.0       # ms
-    e_e: float = 0.0         # mV, conductance mode only
-    e_i: float = -80.0       # mV, conductance mode only
-    i_ext: float = 0.0       # pA, constant bias current
-    v_init: object = None    # mV: None (e_leak), a number, n values or a distribution
-    reset: str = "value"
-    beta: object = 0.0       # mV per unit adaptation (ALIF when > 0): a number or n values
-    tau_a: float = 200.0     # ms, adaptation time constant
-    surrogate: object = "triangular"
+    n: int = _n_param()
+    synapses: str = param("current", "str", choices=SYNAPSES, doc="current (pA), conductance (x g_L) or delta (mV)")
+    tau_m: float = param(20.0, unit="ms", gt=0, doc="membrane time constant")
+    c_m: float = param(250.0, unit="pF", gt=0, doc="membrane capacitance (R = tau_m / c_m)")
+    e_leak: float = param(-70.0, unit="mV", doc="leak reversal (resting) potential")
+    v_th: float = param(-50.0, unit="mV", doc="spike threshold (without adaptation)")
+    v_reset: float = param(-70.0, unit="mV", doc="reset potential (< v_th)")
+    t_ref: float = param(0.0, unit="ms", ge=0, doc="refractory period (reset='value')")
+    tau_e: float = param(5.0, unit="ms", gt=0, doc="excitatory synaptic time constant")
+    tau_i: float = param(5.0, unit="ms", gt=0, doc="inhibitory synaptic time constant")
+    e_e: float = param(0.0, unit="mV", doc="excitatory reversal potential (conductance synapses)")
+    e_i: float = param(-80.0, unit="mV", doc="inhibitory reversal potential (conductance synapses)")
+    i_ext: float = param(0.0, unit="pA", doc="constant bias current")
+    v_init: object = param(None, "any", unit="mV", doc="None (e_leak), a number, n values or a distribution")
+    reset: str = param("value", "str", choices=RESETS, doc="value: v = v_reset and refractory; subtract: v -= v_th - v_reset")
+    beta: object = param(0.0, "any", unit="mV", doc="threshold adaptation per unit a (ALIF when > 0): a number or n values")
+    tau_a: float = param(200.0, unit="ms", gt=0, doc="adaptation time constant")
+    surrogate: object = param("triangular", "any", doc="pseudo-derivative: a plasticity.surrogate kind or Surrogate")
 
     def __post_init__(self):
-        check_int("n", self.n, 1)
-        check_choice("synapses", self.synapses, SYNAPSES)
-        check_choice("reset", self.reset, RESETS)
+        validate(self)
         _check_initial("beta", self.beta, self.n)
         if np.any(np.asarray(self.beta, dtype=float) < 0):
             raise ParameterError(f"beta must be >= 0 mV, got {self.beta!r}")
-        check_positive("tau_a", self.tau_a, "ms")
         as_surrogate(self.surrogate)
-        for name in ("tau_m", "c_m", "tau_e", "tau_i"):
-            check_positive(name, getattr(self, name), "pF" if name == "c_m" else "ms")
-        check_non_negative("t_ref", self.t_ref, "ms")
-        for name in ("e_leak", "v_th", "v_reset", "e_e", "e_i", "i_ext"):
-            check_finite(name, getattr(self, name))
         if self.v_reset >= self.v_th:
             raise ParameterError(f"v_reset must be < v_th ({self.v_th} mV), got {self.v_reset}")
         _check_initial("v_init", self.v_init, self.n)
@@ -137,16 +131,15 @@ class AdEx:
     forward Euler, spike clamp, adaptive threshold, after-depolarisation). Inputs are delta
     synapses: a presynaptic spike adds its weight (mV) to u at the next step. ``i_ext`` pA."""
 
-    n: int
-    neuron: AdExClopath = field(default_factory=AdExClopath)
-    i_ext: float = 0.0
+    n: int = _n_param()
+    neuron: AdExClopath = param(kind="any", default_factory=AdExClopath, doc="the neuron's parameters (plasticity.AdExClopath)")
+    i_ext: float = param(0.0, unit="pA", doc="constant bias current")
     synapses = "delta"
 
     def __post_init__(self):
-        check_int("n", self.n, 1)
+        validate(self)
         if not isinstance(self.neuron, AdExClopath):
             raise ParameterError(f"neuron must be a plasticity.AdExClopath, got {type(self.neuron).__name__}")
-        check_finite("i_ext", self.i_ext, "pA")
 
     @property
     def smallest_tau(self) -> float:
@@ -175,21 +168,18 @@ class Readout:
     accumulate their window sums and apply it then. Record ``"y"`` and ``"err"``.
     """
 
-    n: int
-    tau: float = 20.0
-    target: object = None
-    bias: object = 0.0
-    t_start: float = 0.0
-    loss: str = "mse"
-    labels: object = None
-    trial: float | None = None
-    window: float | None = None
+    n: int = _n_param()
+    tau: float = param(20.0, unit="ms", ge=0, doc="readout time constant (0: no memory)")
+    target: object = param(None, "any", doc="MSE target: None, an array over steps or a callable f(t_ms)")
+    bias: object = param(0.0, "any", doc="b: a number or n values")
+    t_start: float = param(0.0, unit="ms", ge=0, doc="no output and no error before this time")
+    loss: str = param("mse", "str", choices=("mse", "ce"), doc="mean squared error or cross-entropy")
+    labels: object = param(None, "any", doc="CE: one class index per trial")
+    trial: float | None = param(None, unit="ms", gt=0, optional=True, doc="CE: trial length")
+    window: float | None = param(None, unit="ms", gt=0, optional=True, doc="CE: decision window at the end of each trial")
 
     def __post_init__(self):
-        check_int("n", self.n, 1)
-        check_non_negative("tau", self.tau, "ms")
-        check_non_negative("t_start", self.t_start, "ms")
-        check_choice("loss", self.loss, ("mse", "ce"))
+        validate(self)
         b = np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)) \
             if np.ndim(self.bias) == 0 or np.size(self.bias) == self.n else None
         if b is None or not np.all(np.isfinite(b)):
@@ -301,17 +291,19 @@ class PoissonGroup:
     (it matters only when rate * dt approaches 1).
     """
 
-    n: int
-    rate: float | np.ndarray = 10.0
+    n: int = _n_param()
+    rate: float | np.ndarray = param(10.0, "any", unit="Hz", doc="rate, one number or one per neuron")
 
     def __post_init__(self):
-        check_int("n", self.n, 1)
+        validate(self)
         rates = np.broadcast_to(np.asarray(self.rate, dtype=float), (self.n,)) \
             if np.ndim(self.rate) == 0 or np.size(self.rate) == self.n else None
         if rates is None:
             raise ParameterError(f"rate must be a scalar or have n = {self.n} entries, got {np.size(self.rate)}")
-        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
-            raise ParameterError(f"rate must be finite and >= 0 Hz, got min {np.min(rates)!r}")
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0) or np.any(rates > MAX_RATE_HZ):
+            bad = rates[~((rates >= 0) & (rates <= MAX_RATE_HZ))][0]
+            raise ParameterError(f"rate must be finite, >= 0 and <= {MAX_RATE_HZ:g} Hz (one spike per 10 us), "
+                                 f"got {float(bad)!r}")
 
     @property
     def rates(self) -> np.ndarray:
@@ -330,11 +322,11 @@ class SpikeGeneratorGroup:
     construction, so editing the caller's arrays afterwards changes nothing.
     """
 
-    n: int
-    times: tuple = field(default=())
+    n: int = _n_param()
+    times: tuple = param((), "any", unit="ms", doc="one sorted array of spike times per neuron")
 
     def __post_init__(self):
-        check_int("n", self.n, 1)
+        validate(self)
         if len(self.times) != self.n:
             raise ParameterError(f"times must have one array per neuron (n = {self.n}), got {len(self.times)}")
         frozen = []

@@ -97,6 +97,9 @@ class Family:
 
 def family_of(rule) -> Family:
     """The family of ``rule`` (its ``family`` attribute), or a ParameterError naming the rule."""
+    if isinstance(rule, type):
+        raise ParameterError(f"rule must be a rule instance, got the class {rule.__name__} "
+                             f"(create one: rule={rule.__name__}())")
     fam = getattr(rule, "family", None)
     if not isinstance(fam, Family):
         raise ParameterError(f"rule must be a rule with a family (PairSTDP, TripletSTDP, InhibitorySTDP, "

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError, check_finite, check_positive
-from .stdp import FAMILY as _FAMILY, pack_params
+from .errors import check_order, param, validate
+from .stdp import FAMILY as _FAMILY, pack_params, w_bound
 
 
 @dataclass(frozen=True)
@@ -53,22 +53,15 @@ class InhibitorySTDP:
         Hard bounds (weight units); w_min must be >= 0 (an inhibitory conductance).
     """
 
-    tau: float = 20.0
-    eta: float = 1e-3
-    rho0_hz: float = 3.0
-    w_min: float = 0.0
-    w_max: float = 1.0
+    tau: float = param(20.0, unit="ms", gt=0, doc="time constant of both traces (iSTDP)")
+    eta: float = param(1e-3, unit="weight", gt=0, doc="learning rate: weight per unit trace")
+    rho0_hz: float = param(3.0, unit="Hz", gt=0, doc="target postsynaptic rate; alpha = 2 rho0 tau")
+    w_min: float = param(0.0, unit="weight", ge=0, doc="lower weight bound (>= 0: inhibitory weights are conductances)")
+    w_max: float = w_bound(1.0, "upper")
 
     def __post_init__(self):
-        check_positive("tau", self.tau, "ms")
-        check_positive("eta", self.eta)
-        check_positive("rho0_hz", self.rho0_hz, "Hz")
-        lo = check_finite("w_min", self.w_min)
-        hi = check_finite("w_max", self.w_max)
-        if lo < 0.0:
-            raise ParameterError(f"w_min must be >= 0 (inhibitory weights are conductances), got {lo!r}")
-        if hi <= lo:
-            raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+        validate(self)
+        check_order("w_min", self.w_min, "w_max", self.w_max)
 
     @property
     def alpha(self) -> float:

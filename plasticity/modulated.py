@@ -42,7 +42,8 @@ import numpy as np
 from numba import njit
 
 from .contract import M_RECEPTOR, M_TGT, M_TRANSMIT, Family
-from .errors import ParameterError, check_finite, check_non_negative, check_positive
+from .errors import ParameterError, check_order, check_positive, param, validate
+from .stdp import w_bound
 from .replay import _spike_trains
 from .synapse_index import dense_index
 from .traces import NEVER, trace_at
@@ -73,28 +74,22 @@ class DopamineSTDP:
         Hard bounds (weight units).
     """
 
-    tau_plus: float = 20.0
-    tau_minus: float = 20.0
-    a_plus: float = 1.0
-    a_minus: float = 1.5
-    tau_c: float = 1000.0
-    tau_d: float = 200.0
-    eta: float = 1.0
-    baseline: float = 0.0
-    w_min: float = 0.0
-    w_max: float = 1.0
+    tau_plus: float = param(20.0, unit="ms", gt=0, doc="time constant of the presynaptic pair-STDP trace")
+    tau_minus: float = param(20.0, unit="ms", gt=0, doc="time constant of the postsynaptic pair-STDP trace")
+    a_plus: float = param(1.0, unit="eligibility", ge=0,
+                          doc="eligibility change per pre-before-post pairing at dt -> 0 (magnitude)")
+    a_minus: float = param(1.5, unit="eligibility", ge=0,
+                           doc="eligibility change per post-before-pre pairing at dt -> 0 (magnitude)")
+    tau_c: float = param(1000.0, unit="ms", gt=0, doc="eligibility trace time constant (dopamine STDP)")
+    tau_d: float = param(200.0, unit="ms", gt=0, doc="dopamine time constant (dopamine STDP)")
+    eta: float = param(1.0, unit="weight", gt=0, doc="learning rate: weight per ms per unit c per unit d")
+    baseline: float = param(0.0, unit="1", ge=0, doc="dopamine baseline b in dw/dt = eta c (d - b)")
+    w_min: float = w_bound(0.0, "lower")
+    w_max: float = w_bound(1.0, "upper")
 
     def __post_init__(self):
-        for name in ("tau_plus", "tau_minus", "tau_c", "tau_d"):
-            check_positive(name, getattr(self, name), "ms")
-        check_non_negative("a_plus", self.a_plus)
-        check_non_negative("a_minus", self.a_minus)
-        check_positive("eta", self.eta)
-        check_non_negative("baseline", self.baseline)
-        lo = check_finite("w_min", self.w_min)
-        hi = check_finite("w_max", self.w_max)
-        if hi <= lo:
-            raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+        validate(self)
+        check_order("w_min", self.w_min, "w_max", self.w_max)
 
     @property
     def smallest_tau(self) -> float:

@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit
 
 from .contract import M_NTGT, M_TGT, Family
-from .errors import ParameterError, check_choice, check_non_negative
+from .errors import ParameterError, param, validate
 from .traces import current_coupling
 
 FEEDBACK = ("symmetric", "random", "adaptive")
@@ -58,6 +58,14 @@ ROLE_NONE, ROLE_HIDDEN, ROLE_READOUT = 0, 1, 2
 (ROLE, KAPPA_E, ALPHA, P_SYN, K_SYN, ADAPT, RHO, RO_START, N_OUT, FB_PROJ, FB_OFF, KAPPA_RO,
  DENSE_OFF, USE_REG) = range(14)
 N_PARAMS = 14
+
+
+def _c_reg():
+    return param(0.0, unit="1/Hz^2", ge=0, doc="firing-rate regularisation strength")
+
+
+def _f_target():
+    return param(10.0, unit="Hz", ge=0, doc="target firing rate of the regularisation")
 
 
 class OnlineData(NamedTuple):
@@ -105,16 +113,15 @@ class EPropRule:
     ``numpy.random.default_rng(seed)``) or "adaptive" (random, and changed like W_out^T by
     ``Learner.apply``). ``c_reg``, ``f_target`` (Hz): firing-rate regularisation."""
 
-    feedback: str = "symmetric"
-    B: object = None
-    seed: int | None = None
-    c_reg: float = 0.0
-    f_target: float = 10.0
+    feedback: str = param("symmetric", "str", choices=FEEDBACK,
+                          doc="learning-signal weights B: symmetric (W_out^T), random (fixed), adaptive (follows W_out^T)")
+    B: object = param(None, "any", doc="feedback matrix (n_target, n_out), or None (drawn from seed; W_out^T for symmetric)")
+    seed: int | None = param(None, "int", optional=True, ge=0, doc="seed of the random feedback matrix")
+    c_reg: float = _c_reg()
+    f_target: float = _f_target()
 
     def __post_init__(self):
-        check_choice("feedback", self.feedback, FEEDBACK)
-        check_non_negative("c_reg", self.c_reg)
-        check_non_negative("f_target", self.f_target, "Hz")
+        validate(self)
         if self.feedback == "symmetric" and self.B is not None:
             raise ParameterError("B must be None for feedback 'symmetric' (it is W_out^T)")
         if self.B is not None and (np.ndim(self.B) != 2 or not np.all(np.isfinite(self.B))):
@@ -138,15 +145,13 @@ class OTTTRule:
     symmetric feedback and no eligibility filtering; ``lam`` (0 <= lam < 1) is the presynaptic
     trace's decay per step for delta synapses (default: the target's alpha = exp(-dt/tau_m))."""
 
-    lam: float | None = None
-    c_reg: float = 0.0
-    f_target: float = 10.0
+    lam: float | None = param(None, unit="1", ge=0, lt=1, optional=True,
+                              doc="OTTT presynaptic trace decay per step (None: exp(-dt/tau_m) of the target)")
+    c_reg: float = _c_reg()
+    f_target: float = _f_target()
 
     def __post_init__(self):
-        if self.lam is not None and not 0.0 <= check_non_negative("lam", self.lam) < 1.0:
-            raise ParameterError(f"lam must be in [0, 1), got {self.lam!r}")
-        check_non_negative("c_reg", self.c_reg)
-        check_non_negative("f_target", self.f_target, "Hz")
+        validate(self)
 
     kind = "ottt"
     feedback = "symmetric"

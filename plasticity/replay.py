@@ -45,9 +45,11 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
     record : bool
         Also return a :class:`Trajectory` of the weights after each distinct event time.
     """
-    if not hasattr(rule, "kernel_params"):
+    if isinstance(rule, type) or getattr(rule, "family", None) is not stdp.FAMILY:
+        got = f"the class {rule.__name__} (create an instance: {rule.__name__}())" if isinstance(rule, type) \
+            else type(rule).__name__
         raise ParameterError(f"rule must be a spike-timing rule of the STDP kernel family (PairSTDP, TripletSTDP, "
-                             f"InhibitorySTDP), got {type(rule).__name__}; DopamineSTDP has "
+                             f"InhibitorySTDP), got {got}; DopamineSTDP has "
                              f"plasticity.modulated.replay_modulated")
     pre = _spike_trains("pre_times", pre_times)
     post = _spike_trains("post_times", post_times)

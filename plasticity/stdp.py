@@ -45,12 +45,15 @@ import numpy as np
 from numba import njit
 
 from .contract import Family
-from .errors import ParameterError, check_choice, check_finite, check_non_negative, check_positive
+from .errors import ParameterError, check_finite, check_order, param, validate
 from .traces import NEVER, jump, trace_at
 
 SCHEMES = ("all_to_all", "nearest_symmetric", "nearest_pre_centred")
 ALL_TO_ALL, NEAREST_SYMMETRIC, NEAREST_PRE_CENTRED = 0, 1, 2
 WEIGHT_DEPENDENCES = ("additive", "multiplicative", "power_law")
+def w_bound(default: float, which: str):
+    """The ``w_min``/``w_max`` field of a rule (``which``: "lower" or "upper")."""
+    return param(default, unit="weight", doc=f"{which} weight bound (weights clipped after each update)")
 
 (A2_PLUS, A3_PLUS, A2_MINUS, A3_MINUS, TAU_PLUS, TAU_X, TAU_MINUS, TAU_Y,
  W_MIN, W_MAX, MU_PLUS, MU_MINUS, SCHEME, A0_PRE) = range(14)
@@ -251,29 +254,23 @@ class PairSTDP:
         Which spike pairs interact (Morrison et al. 2008, Fig. 7A/B).
     """
 
-    tau_plus: float = 16.8
-    tau_minus: float = 33.7
-    a_plus: float = 0.01
-    a_minus: float = 0.0105
-    w_min: float = 0.0
-    w_max: float = 1.0
-    weight_dependence: str = "additive"
-    mu_plus: float = 0.0
-    mu_minus: float = 0.0
-    scheme: str = "all_to_all"
+    tau_plus: float = param(16.8, unit="ms", gt=0, doc="time constant of the presynaptic trace r1 (potentiation branch)")
+    tau_minus: float = param(33.7, unit="ms", gt=0, doc="time constant of the postsynaptic trace o1 (depression branch)")
+    a_plus: float = param(0.01, unit="weight", ge=0, doc="potentiation per pairing at dt -> 0 (magnitude)")
+    a_minus: float = param(0.0105, unit="weight", ge=0, doc="depression per pairing at dt -> 0 (magnitude)")
+    w_min: float = w_bound(0.0, "lower")
+    w_max: float = w_bound(1.0, "upper")
+    weight_dependence: str = param("additive", "str", choices=WEIGHT_DEPENDENCES,
+                                   doc="f+/f-: additive (mu=0), multiplicative (mu=1), power_law (mu_plus/mu_minus)")
+    mu_plus: float = param(0.0, unit="1", ge=0, le=1, doc="power-law exponent of f+(w) (power_law only)")
+    mu_minus: float = param(0.0, unit="1", ge=0, le=1, doc="power-law exponent of f-(w) (power_law only)")
+    scheme: str = param("all_to_all", "str", choices=SCHEMES, doc="which spike pairs interact (Morrison et al. 2008)")
 
     def __post_init__(self):
-        check_positive("tau_plus", self.tau_plus, "ms")
-        check_positive("tau_minus", self.tau_minus, "ms")
-        check_non_negative("a_plus", self.a_plus)
-        check_non_negative("a_minus", self.a_minus)
-        _check_bounds(self.w_min, self.w_max)
-        check_choice("weight_dependence", self.weight_dependence, WEIGHT_DEPENDENCES)
-        check_choice("scheme", self.scheme, SCHEMES)
+        validate(self)
+        check_order("w_min", self.w_min, "w_max", self.w_max)
         for name in ("mu_plus", "mu_minus"):
-            mu = check_finite(name, getattr(self, name))
-            if not 0.0 <= mu <= 1.0:
-                raise ParameterError(f"{name} must be in [0, 1], got {mu!r}")
+            mu = getattr(self, name)
             if self.weight_dependence != "power_law" and mu != 0.0:
                 raise ParameterError(
                     f"{name} is only used with weight_dependence='power_law', got {mu!r} "
@@ -301,10 +298,7 @@ class PairSTDP:
 
 
 def _check_bounds(w_min, w_max):
-    lo = check_finite("w_min", w_min)
-    hi = check_finite("w_max", w_max)
-    if hi <= lo:
-        raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+    check_order("w_min", check_finite("w_min", w_min), "w_max", check_finite("w_max", w_max))
 
 
 # ----------------------------------------------------------------------------------------

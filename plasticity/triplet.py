@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError, check_choice, check_non_negative, check_positive
-from .stdp import FAMILY as _FAMILY, _check_bounds, pack_params
+from .errors import ParameterError, check_order, param, validate
+from .stdp import FAMILY as _FAMILY, pack_params, w_bound
 
 # Tables 3 and 4 of Pfister & Gerstner 2006 (tau_plus = 16.8 ms, tau_minus = 33.7 ms for all).
 # Keys: (region, scheme, variant). tau_x = None where the model has no r2 term (a3_minus = 0).
@@ -50,25 +50,21 @@ class TripletSTDP:
     ``stdp_triplet_synapse`` defaults). Weights are clipped to [w_min, w_max].
     """
 
-    tau_plus: float = PAPER_TAU_PLUS
-    tau_minus: float = PAPER_TAU_MINUS
-    tau_x: float = 101.0
-    tau_y: float = 125.0
-    a2_plus: float = 5e-10
-    a3_plus: float = 6.2e-3
-    a2_minus: float = 7e-3
-    a3_minus: float = 2.3e-4
-    w_min: float = 0.0
-    w_max: float = 1.0
-    scheme: str = "all_to_all"
+    tau_plus: float = param(PAPER_TAU_PLUS, unit="ms", gt=0, doc="time constant of the presynaptic trace r1 (potentiation branch)")
+    tau_minus: float = param(PAPER_TAU_MINUS, unit="ms", gt=0, doc="time constant of the postsynaptic trace o1 (depression branch)")
+    tau_x: float = param(101.0, unit="ms", gt=0, doc="time constant of the presynaptic triplet trace r2")
+    tau_y: float = param(125.0, unit="ms", gt=0, doc="time constant of the postsynaptic triplet trace o2")
+    a2_plus: float = param(5e-10, unit="weight", ge=0, doc="pair potentiation amplitude")
+    a3_plus: float = param(6.2e-3, unit="weight", ge=0, doc="triplet potentiation amplitude (post-pre-post)")
+    a2_minus: float = param(7e-3, unit="weight", ge=0, doc="pair depression amplitude")
+    a3_minus: float = param(2.3e-4, unit="weight", ge=0, doc="triplet depression amplitude (pre-post-pre)")
+    w_min: float = w_bound(0.0, "lower")
+    w_max: float = w_bound(1.0, "upper")
+    scheme: str = param("all_to_all", "str", choices=TRIPLET_SCHEMES, doc="which spike pairs interact (Morrison et al. 2008)")
 
     def __post_init__(self):
-        for name in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
-            check_positive(name, getattr(self, name), "ms")
-        for name in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
-            check_non_negative(name, getattr(self, name))
-        _check_bounds(self.w_min, self.w_max)
-        check_choice("scheme", self.scheme, TRIPLET_SCHEMES)
+        validate(self)
+        check_order("w_min", self.w_min, "w_max", self.w_max)
 
     @classmethod
     def from_paper(cls, region: str = "visual_cortex", scheme: str = "all_to_all",

@@ -43,36 +43,33 @@ import numpy as np
 from numba import njit
 
 from .contract import M_TGT, Family
-from .errors import ParameterError, check_finite, check_non_negative, check_positive
+from .errors import ParameterError, check_order, param, validate
+from .stdp import w_bound
 
 
 @dataclass(frozen=True)
 class AdExClopath:
     """AdEx neuron of Clopath et al. 2010 (NEST aeif_psc_delta_clopath defaults). pF, nS, mV, ms, pA."""
 
-    c_m: float = 281.0
-    g_l: float = 30.0
-    e_l: float = -70.6
-    delta_t: float = 2.0
-    tau_w: float = 144.0
-    a: float = 4.0
-    b: float = 80.5
-    v_th_rest: float = -50.4
-    v_th_max: float = 30.4
-    tau_v_th: float = 50.0
-    tau_z: float = 40.0
-    i_sp: float = 400.0
-    v_peak: float = 33.0
-    v_clamp: float = 33.0
-    t_clamp: float = 2.0
-    v_reset: float = -60.0
+    c_m: float = param(281.0, unit="pF", gt=0, doc="membrane capacitance")
+    g_l: float = param(30.0, unit="nS", gt=0, doc="leak conductance")
+    e_l: float = param(-70.6, unit="mV", doc="leak reversal potential")
+    delta_t: float = param(2.0, unit="mV", gt=0, doc="slope factor of the exponential term")
+    tau_w: float = param(144.0, unit="ms", gt=0, doc="adaptation current time constant")
+    a: float = param(4.0, unit="nS", doc="subthreshold adaptation")
+    b: float = param(80.5, unit="pA", doc="spike-triggered adaptation increment")
+    v_th_rest: float = param(-50.4, unit="mV", doc="resting value of the adaptive threshold")
+    v_th_max: float = param(30.4, unit="mV", doc="threshold value right after a spike")
+    tau_v_th: float = param(50.0, unit="ms", gt=0, doc="threshold relaxation time constant")
+    tau_z: float = param(40.0, unit="ms", gt=0, doc="after-depolarisation current time constant")
+    i_sp: float = param(400.0, unit="pA", doc="after-depolarisation current increment at a spike")
+    v_peak: float = param(33.0, unit="mV", doc="spike detection potential")
+    v_clamp: float = param(33.0, unit="mV", doc="potential held during the spike clamp")
+    t_clamp: float = param(2.0, unit="ms", ge=0, doc="duration of the spike clamp")
+    v_reset: float = param(-60.0, unit="mV", doc="potential after the clamp")
 
     def __post_init__(self):
-        for name in ("c_m", "g_l", "delta_t", "tau_w", "tau_v_th", "tau_z"):
-            check_positive(name, getattr(self, name), "ms" if name.startswith("tau") else "")
-        check_non_negative("t_clamp", self.t_clamp, "ms")
-        for name in ("e_l", "a", "b", "v_th_rest", "v_th_max", "i_sp", "v_peak", "v_clamp", "v_reset"):
-            check_finite(name, getattr(self, name))
+        validate(self)
         if self.v_peak <= self.v_th_rest:
             raise ParameterError(f"v_peak must be > v_th_rest ({self.v_th_rest} mV), got {self.v_peak}")
         if self.v_reset >= self.v_peak:
@@ -92,28 +89,24 @@ class AdExClopath:
 class ClopathSTDP:
     """Clopath 2010 voltage-based rule. mV, ms; A_LTD per mV, A_LTP per mV² per ms (weight units)."""
 
-    a_ltd: float = 14e-5
-    a_ltp: float = 8e-5
-    tau_x: float = 15.0
-    tau_minus: float = 10.0
-    tau_plus: float = 7.0
-    theta_minus: float = -70.6
-    theta_plus: float = -45.3
-    delay_u: float = 5.0
-    w_min: float = 0.0
-    w_max: float = 1.0
+    a_ltd: float = param(14e-5, unit="weight/mV", ge=0,
+                         doc="Clopath depression per presynaptic spike per mV of [u_bar_minus - theta_minus]")
+    a_ltp: float = param(8e-5, unit="weight/(mV^2 ms)", ge=0,
+                         doc="Clopath potentiation per ms per mV^2 of [u - theta_plus][u_bar_plus - theta_minus] x x_bar")
+    tau_x: float = param(15.0, unit="ms", gt=0, doc="time constant of the presynaptic trace x_bar")
+    tau_minus: float = param(10.0, unit="ms", gt=0,
+                             doc="time constant of u_bar_minus, the filtered membrane potential of the LTD term")
+    tau_plus: float = param(7.0, unit="ms", gt=0,
+                            doc="time constant of u_bar_plus, the filtered membrane potential of the LTP term")
+    theta_minus: float = param(-70.6, unit="mV", doc="Clopath threshold of the filtered potentials (mV)")
+    theta_plus: float = param(-45.3, unit="mV", doc="Clopath threshold of the membrane potential (mV)")
+    delay_u: float = param(5.0, unit="ms", ge=0, doc="delay with which the filtered potentials are read (ms)")
+    w_min: float = w_bound(0.0, "lower")
+    w_max: float = w_bound(1.0, "upper")
 
     def __post_init__(self):
-        check_non_negative("a_ltd", self.a_ltd)
-        check_non_negative("a_ltp", self.a_ltp)
-        for name in ("tau_x", "tau_minus", "tau_plus"):
-            check_positive(name, getattr(self, name), "ms")
-        check_non_negative("delay_u", self.delay_u, "ms")
-        check_finite("theta_minus", self.theta_minus)
-        check_finite("theta_plus", self.theta_plus)
-        lo, hi = check_finite("w_min", self.w_min), check_finite("w_max", self.w_max)
-        if hi <= lo:
-            raise ParameterError(f"w_max must be > w_min ({lo!r}), got {hi!r}")
+        validate(self)
+        check_order("w_min", self.w_min, "w_max", self.w_max)
 
     @property
     def smallest_tau(self) -> float:

@@ -7,7 +7,6 @@ A protocol module provides ``Config`` (a frozen dataclass with a ``small()`` cla
 from __future__ import annotations
 
 import importlib
-import re
 from types import ModuleType
 
 from plasticity.errors import ParameterError
@@ -83,66 +82,6 @@ RULES = {
 }
 TASKS_MODULE = "protocols.tasks"
 
-#: Unit of each rule parameter (by name or prefix); "weight" means the projection's weight unit.
-_UNITS = {"tau": "ms", "tau_": "ms", "a_": "weight", "a2_": "weight", "a3_": "weight", "w_min": "weight",
-          "w_max": "weight", "mu_": "1", "eta": "weight", "_hz": "Hz", "_ms": "ms", "f_target": "Hz",
-          "c_reg": "1/Hz^2", "lam": "1"}
-_DESCRIPTIONS = {
-    "tau_plus": "time constant of the presynaptic trace r1 (potentiation branch)",
-    "tau_minus": "time constant of the postsynaptic trace o1 (depression branch)",
-    "tau_x": "time constant of the presynaptic triplet trace r2",
-    "tau_y": "time constant of the postsynaptic triplet trace o2",
-    "a_plus": "potentiation per pairing at dt -> 0 (magnitude)",
-    "a_minus": "depression per pairing at dt -> 0 (magnitude)",
-    "a2_plus": "pair potentiation amplitude",
-    "a3_plus": "triplet potentiation amplitude (post-pre-post)",
-    "a2_minus": "pair depression amplitude",
-    "a3_minus": "triplet depression amplitude (pre-post-pre)",
-    "w_min": "lower weight bound (weights clipped after each update)",
-    "w_max": "upper weight bound (weights clipped after each update)",
-    "weight_dependence": "f+/f-: additive (mu=0), multiplicative (mu=1), power_law (mu_plus/mu_minus)",
-    "mu_plus": "power-law exponent of f+(w) (power_law only)",
-    "mu_minus": "power-law exponent of f-(w) (power_law only)",
-    "scheme": "which spike pairs interact (Morrison et al. 2008)",
-    "tau": "time constant of both traces (iSTDP), ms",
-    "eta": "learning rate (iSTDP: weight per unit trace; dopamine STDP: weight per ms per unit c per unit d)",
-    "tau_c": "eligibility trace time constant (dopamine STDP)",
-    "tau_d": "dopamine time constant (dopamine STDP)",
-    "baseline": "dopamine baseline b in dw/dt = eta c (d - b)",
-    "a_ltd": "Clopath depression per presynaptic spike per mV of [u_bar_minus - theta_minus]",
-    "a_ltp": "Clopath potentiation per ms per mV^2 of [u - theta_plus][u_bar_plus - theta_minus] x x_bar",
-    "theta_minus": "Clopath threshold of the filtered potentials (mV)",
-    "theta_plus": "Clopath threshold of the membrane potential (mV)",
-    "delay_u": "delay with which the filtered potentials are read (ms)",
-    "rho0_hz": "target postsynaptic rate (iSTDP), Hz; alpha = 2 rho0 tau",
-    "feedback": "learning-signal weights B: symmetric (W_out^T), random (fixed), adaptive (follows W_out^T)",
-    "B": "feedback matrix (n_target, n_out), or None (drawn from seed; W_out^T for symmetric)",
-    "seed": "seed of the random feedback matrix",
-    "c_reg": "firing-rate regularisation strength",
-    "f_target": "target firing rate of the regularisation, Hz",
-    "lam": "OTTT presynaptic trace decay per step (None: exp(-dt/tau_m) of the target)",
-}
-#: Per-rule (class name) overrides of (unit, description) where a shared name means something
-#: else in that rule.
-_RULE_OVERRIDES = {
-    "ClopathSTDP": {
-        "a_ltd": ("weight/mV", _DESCRIPTIONS["a_ltd"]),
-        "a_ltp": ("weight/(mV^2 ms)", _DESCRIPTIONS["a_ltp"]),
-        "tau_x": ("ms", "time constant of the presynaptic trace x_bar"),
-        "tau_minus": ("ms", "time constant of u_bar_minus, the filtered membrane potential of the LTD term"),
-        "tau_plus": ("ms", "time constant of u_bar_plus, the filtered membrane potential of the LTP term"),
-    },
-    "DopamineSTDP": {
-        "a_plus": ("eligibility", "eligibility change per pre-before-post pairing at dt -> 0 (magnitude)"),
-        "a_minus": ("eligibility", "eligibility change per post-before-pre pairing at dt -> 0 (magnitude)"),
-        "tau_plus": ("ms", "time constant of the presynaptic pair-STDP trace"),
-        "tau_minus": ("ms", "time constant of the postsynaptic pair-STDP trace"),
-    },
-}
-_CHOICES = {"weight_dependence": ("plasticity.stdp", "WEIGHT_DEPENDENCES"),
-            "scheme": ("plasticity.stdp", "SCHEMES")}
-
-
 def rule_names() -> list[str]:
     """The rule names ``plab rules`` knows, sorted."""
     return sorted(RULES)
@@ -157,46 +96,25 @@ def get_rule(name: str) -> type:
 
 
 def rule_parameters(rule_cls: type) -> list[dict]:
-    """One dict per field of a frozen rule dataclass: name, type, default, unit, description.
+    """One dict per field of a rule (or any parameter) dataclass: name, type, default, unit,
+    description, allowed — read from the fields' declared specs (:func:`plasticity.errors.describe`).
 
-    ``unit`` is "ms", "Hz", "weight" (the projection's weight unit), "1" (dimensionless) or
-    "" (a choice, then ``description`` lists the allowed values).
+    ``unit`` is "ms", "Hz", "mV", "weight" (the projection's weight unit), "1" (dimensionless)
+    or "" (a choice or a non-numeric value; ``description`` then lists the allowed values).
     """
-    import dataclasses
-    import typing
+    from plasticity.errors import describe
 
-    hints = typing.get_type_hints(rule_cls)
-    rows = []
-    for f in dataclasses.fields(rule_cls):
-        unit = _unit(f.name)
-        text = _DESCRIPTIONS.get(f.name, "")
-        if f.name in _RULE_OVERRIDES.get(rule_cls.__name__, {}):
-            unit, text = _RULE_OVERRIDES[rule_cls.__name__][f.name]
-        if not unit:  # a unit in parentheses at the end of the description: "... (mV)"
-            found = re.search(r"\((mV|ms|Hz|pA|nS|pF|1/ms)\)\s*$", text)
-            unit = found.group(1) if found else ""
-        if f.name in _CHOICES:
-            module, attr = _CHOICES[f.name]
-            allowed = getattr(importlib.import_module(module), attr, ())
-            if f.name == "scheme" and hasattr(importlib.import_module(rule_cls.__module__), "TRIPLET_SCHEMES"):
-                allowed = importlib.import_module(rule_cls.__module__).TRIPLET_SCHEMES
-            text = f"{text}; one of {', '.join(allowed)}" if allowed else text
-        hint = hints.get(f.name, f.type)
-        rows.append({"name": f.name, "type": getattr(hint, "__name__", str(hint)),
-                     "default": f.default if f.default is not dataclasses.MISSING else None,
-                     "unit": unit, "description": text})
+    rows = describe(rule_cls)
+    for row, (f, rule) in zip(rows, _field_specs(rule_cls)):
+        if rule is not None and rule.choices and rule.kind == "str":
+            row["description"] = f"{row['description']}; one of {', '.join(rule.choices)}".lstrip("; ")
     return rows
 
 
-def _unit(name: str) -> str:
-    """The unit of a rule parameter from its name: exact entries of ``_UNITS`` first, then
-    prefixes (``tau_``), then suffixes (``_hz``, ``_ms``); "" when unknown."""
-    if name in _UNITS:
-        return _UNITS[name]
-    for key, unit in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
-        if (key.endswith("_") and name.startswith(key)) or (key.startswith("_") and name.endswith(key)):
-            return unit
-    return ""
+def _field_specs(cls):
+    from plasticity.errors import field_specs
+
+    return field_specs(cls)
 
 
 def tasks() -> dict[str, str]:

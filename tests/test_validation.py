@@ -219,21 +219,31 @@ def test_replay_two_spikes_in_one_step():
 def test_replay_dt_larger_than_half_smallest_tau_warns():
     rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
     pre, post, w0 = [np.array([1.0, 20.0])], [np.array([8.0])], np.array([[0.5]])
-    with pytest.warns(UserWarning, match="dt"):
+    with pytest.warns(UserWarning, match=r"dt = 5\.5 ms is larger than half the smallest time constant "
+                                         r"\(10 ms\): results will be coarse"):
         plasticity.replay(rule, pre, post, w0, dt=5.5)
     triplet = TripletSTDP(tau_plus=16.8, tau_minus=33.7, tau_x=101.0, tau_y=12.0)
-    with pytest.warns(UserWarning, match="dt"):
+    with pytest.warns(UserWarning, match=r"larger than half the smallest time constant \(12 ms\)"):
         plasticity.replay(triplet, pre, post, w0, dt=6.5)  # > 12 / 2: tau_y is the smallest
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plasticity.replay(triplet, pre, post, w0, dt=5.9)
 
 
-def test_replay_dt_at_half_smallest_tau_does_not_warn():
+def test_dt_between_a_tenth_and_half_of_tau_warns_with_numbers():
+    """Issue 13 item 5: results change there; the warning gives dt/tau, the per-step decay,
+    the error's order dt/(2 tau) and the dt that keeps it near 5%."""
+    rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
+    with pytest.warns(UserWarning) as caught:
+        plasticity.replay(rule, [np.array([1.0, 7.0])], POST, np.array([[0.5]]), dt=2.0)
+    (message,) = [str(w.message) for w in caught]
+    assert message == ("dt = 2 ms is 0.2 of the smallest time constant (10 ms): results change with dt "
+                       f"(per-step decay exp(-dt/tau) = {np.exp(-0.2):.3f}, discretisation error of order "
+                       "dt/(2 tau) = 10%); use dt <= 1 ms for results within about 5%")
+
+
+def test_replay_dt_at_a_tenth_of_smallest_tau_does_not_warn():
     rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plasticity.replay(rule, [np.array([1.0, 7.0])], POST, np.array([[0.5]]), dt=5.0)
+        plasticity.replay(rule, [np.array([1.0, 7.0])], POST, np.array([[0.5]]), dt=1.0)
     assert [str(w.message) for w in caught if issubclass(w.category, UserWarning)] == []
 
 
@@ -242,3 +252,108 @@ def test_replay_names_the_right_tool_for_rules_outside_the_family():
 
     with pytest.raises(ParameterError, match="replay_modulated"):
         plasticity.replay(DopamineSTDP(), [np.array([1.0])], [np.array([2.0])], np.full((1, 1), 0.5))
+
+
+# ----------------------------------------------------------------------------------------
+# One declarative path (issue 13 items 3, 4): every parameter dataclass, the same rule
+# ----------------------------------------------------------------------------------------
+
+def _parameter_classes():
+    import models
+    from plasticity import (AdExClopath, ClopathSTDP, DopamineSTDP, EPropRule, InhibitorySTDP, OTTTRule)
+
+    return [PairSTDP, TripletSTDP, InhibitorySTDP, DopamineSTDP, ClopathSTDP, AdExClopath, EPropRule,
+            OTTTRule, models.LIF, models.AdEx, models.Readout, models.PoissonGroup]
+
+
+def _numeric_fields(cls):
+    from plasticity.errors import field_specs
+
+    return [(f.name, rule) for f, rule in field_specs(cls) if rule is not None and rule.kind in ("float", "int")]
+
+
+def _required(cls):
+    return {"n": 2} if "n" in {f.name for f in __import__("dataclasses").fields(cls)} else {}
+
+
+@pytest.mark.parametrize("cls", _parameter_classes(), ids=lambda c: c.__name__)
+def test_numbers_are_numbers_in_every_parameter_class(cls):
+    """Strings, bools and one-element arrays are refused naming the field; NumPy scalars and
+    ints become the field's Python type (float fields hold floats)."""
+    for name, rule in _numeric_fields(cls):
+        kwargs = _required(cls)
+        default = getattr(cls(**kwargs), name)
+        if default is None:
+            continue
+        for bad in (str(default), True, np.array([default]), math.nan):
+            with pytest.raises(ParameterError, match=rf"^{name} must be "):
+                cls(**{**kwargs, name: bad})
+        converted = cls(**{**kwargs, name: np.float64(default) if rule.kind == "float" else np.int64(default)})
+        assert type(getattr(converted, name)) is (float if rule.kind == "float" else int)
+        assert getattr(converted, name) == default
+
+
+def test_issue_examples_of_item_4():
+    with pytest.raises(ParameterError, match=r"tau_plus must be a finite number > 0 ms, got '16\.8' \(a str\)"):
+        PairSTDP(tau_plus="16.8")
+    with pytest.raises(ParameterError, match=r"tau_plus .* got True"):
+        PairSTDP(tau_plus=True)
+    with pytest.raises(ParameterError, match=r"a_ltd .* got '1e-4'"):
+        plasticity.ClopathSTDP(a_ltd="1e-4")
+    rule = PairSTDP(tau_plus=17, a_plus=np.float32(0.5))
+    assert type(rule.tau_plus) is float and rule.tau_plus == 17.0 and rule.a_plus == 0.5
+
+
+def test_declared_constraints_are_enforced_at_the_stated_bounds():
+    """Each float field with a bound: the bound itself is accepted or refused as the spec says."""
+    for cls in _parameter_classes():
+        for name, rule in _numeric_fields(cls):
+            kwargs = _required(cls)
+            for bound, inclusive in ((rule.gt, False), (rule.ge, True)):
+                if bound is None:
+                    continue
+                edge = {**kwargs, name: float(bound) if rule.kind == "float" else int(bound)}
+                if inclusive:
+                    try:
+                        cls(**edge)
+                    except ParameterError as exc:   # another field's cross-check may refuse it
+                        assert not str(exc).startswith(f"{name} must be"), exc
+                else:
+                    with pytest.raises(ParameterError, match=rf"^{name} must be > "):
+                        cls(**edge)
+
+
+def _protocol_configs():
+    from protocols import registry
+
+    return [(name, registry.get(name).Config) for name in registry.names()]
+
+
+@pytest.mark.parametrize("name, config_cls", _protocol_configs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_protocol_config_field_checked_by_name(name, config_cls):
+    """Every float field of every protocol Config refuses NaN, inf, strings and bools at
+    construction, naming the Config key (issue 13 item 3)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(config_cls)
+    checked = 0
+    for f in dataclasses.fields(config_cls):
+        if hints.get(f.name) not in (float, int):
+            continue
+        for bad in ((math.nan, math.inf, "1.5", True) if hints[f.name] is float else ("3", 2.5, True)):
+            with pytest.raises(ParameterError, match=rf"\b{f.name}\b"):
+                config_cls(**{f.name: bad})
+        checked += 1
+    assert checked >= 2
+
+
+def test_config_keys_named_not_the_rule_fields():
+    from protocols import izhikevich2007, sjostrom_frequency, vogels2011
+
+    with pytest.raises(ParameterError, match=r"^tau_stdp must be > 0 ms, got -1"):
+        vogels2011.Config(tau_stdp=-1)
+    with pytest.raises(ParameterError, match=r"^v_th must be a finite number"):
+        izhikevich2007.Config(v_th=math.nan)
+    with pytest.raises(ParameterError, match=r"^dts_ms\[1\] must be a finite number, got nan"):
+        sjostrom_frequency.Config(dts_ms=(10.0, math.nan))

@@ -234,11 +234,18 @@ def test_progress_only_on_a_terminal_and_not_quiet(typed, tmp_path, monkeypatch,
     assert cli._progress_enabled(quiet=False) is False
 
 
-def test_rule_units_from_names():
-    assert registry._unit("tau_plus") == "ms" and registry._unit("tau") == "ms"
-    assert registry._unit("rho0_hz") == "Hz" and registry._unit("delay_ms") == "ms"
-    assert registry._unit("a3_minus") == "weight" and registry._unit("mu_minus") == "1"
-    assert registry._unit("scheme") == ""
+def test_rule_units_are_declared_not_guessed():
+    """Every numeric parameter of every registered rule states its unit and a description."""
+    for name in registry.rule_names():
+        for row in registry.rule_parameters(registry.get_rule(name)):
+            assert row["description"], (name, row["name"])
+            if row["type"] == "float":
+                assert row["unit"], (name, row["name"])
+    rows = {r["name"]: r for r in registry.rule_parameters(registry.get_rule("triplet"))}
+    assert rows["tau_x"]["unit"] == "ms" and rows["a3_minus"]["unit"] == "weight"
+    assert rows["scheme"]["unit"] == "" and rows["scheme"]["description"].endswith("one of all_to_all, nearest")
+    rows = {r["name"]: r for r in registry.rule_parameters(registry.get_rule("inhibitory"))}
+    assert rows["rho0_hz"]["unit"] == "Hz" and rows["tau"]["allowed"] == "a finite number > 0 ms"
 
 
 def test_backend_and_wall_time_recorded_when_the_protocol_does_not(typed, tmp_path):
