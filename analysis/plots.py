@@ -5,7 +5,9 @@ of size :data:`FIGSIZE` (no pyplot, so it works under any backend and leaks no g
 figures), and returns the Axes. Nothing here shows or saves a figure; the CLI saves them.
 One style throughout: colours from :data:`COLOURS` (model C0, reference/data C3, means
 black, thresholds and zero lines grey), times on x in ms (s for trajectories over a whole
-run), units in the axis labels, legends in small type.
+run; ``time_unit="s"`` where a figure mixes both, so one figure has one time unit), units in
+the axis labels (weights as ``w / g_max``, ``w / g_L`` or ``weight (unit)``, never a bare
+"weight"), raster dots at least 2 points wide, legends in small type.
 """
 from __future__ import annotations
 
@@ -22,11 +24,14 @@ from .weights import weight_histogram
 COLOURS = {"model": "C0", "reference": "C3", "excitatory": "C3", "inhibitory": "C0",
            "input": "0.4", "mean": "k", "threshold": "0.5"}
 FIGSIZE = (6.0, 4.0)
+TIME_UNITS = {"ms": 1.0, "s": 1000.0}   # time unit of an axis -> ms per unit
+#: Weight "units" that are a reference value the weights were divided by: labelled "w / <name>".
+RELATIVE_UNITS = ("g_max", "w_max", "g_L")
 
 
 def raster(i, t, ax: Axes | None = None, groups=None, t_window=None,
-           marker_size: float = 2.0) -> Axes:
-    """Spike raster: one dot per spike at (time in ms, neuron index).
+           marker_size: float = 4.0, time_unit: str = "ms") -> Axes:
+    """Spike raster: one filled dot per spike at (time, neuron index).
 
     Parameters
     ----------
@@ -39,41 +44,47 @@ def raster(i, t, ax: Axes | None = None, groups=None, t_window=None,
     t_window : ``(t0, t1)`` in ms, optional
         Draw only spikes with ``t0 <= t < t1`` and set the x-limits to it.
     marker_size : float
-        Marker area (points^2).
+        Marker area (points^2) of the round dots: 4 draws dots 2 points wide.
+    time_unit : "ms" or "s"
+        Unit of the x axis (``t`` and ``t_window`` are always in ms).
     """
     ax = _axes(ax)
+    scale = _time_scale(time_unit)
     i, t = _as_index_time(i, t)
     if t_window is not None:
         t0, t1 = _window(t_window)
         keep = (t >= t0) & (t < t1)
         i, t = i[keep], t[keep]
-        ax.set_xlim(t0, t1)
+        ax.set_xlim(t0 / scale, t1 / scale)
+    t = t / scale
     unassigned = np.ones(i.size, dtype=bool)
     for name, start, stop, colour in groups or ():
         members = (i >= start) & (i < stop)
-        ax.scatter(t[members], i[members], s=marker_size, color=colour, marker=".",
+        ax.scatter(t[members], i[members], s=marker_size, color=colour, marker="o",
                    linewidths=0, label=name)
         unassigned &= ~members
     if groups is None or unassigned.any():
-        ax.scatter(t[unassigned], i[unassigned], s=marker_size, color="k", marker=".", linewidths=0)
+        ax.scatter(t[unassigned], i[unassigned], s=marker_size, color="k", marker="o", linewidths=0)
     if groups:
-        ax.legend(loc="upper right", markerscale=4, fontsize="small")
-    ax.set_xlabel("time (ms)")
+        ax.legend(loc="upper right", markerscale=2, fontsize="small")
+    ax.set_xlabel(f"time ({time_unit})")
     ax.set_ylabel("neuron index")
     return ax
 
 
 def rate_plot(t, duration_ms: float, bin_ms: float = 10.0, n: int = 1,
-              ax: Axes | None = None, label: str | None = None, t_start_ms: float = 0.0) -> Axes:
+              ax: Axes | None = None, label: str | None = None, t_start_ms: float = 0.0,
+              time_unit: str = "ms") -> Axes:
     """Population rate (Hz per neuron when ``n`` is given) of pooled spike times ``t`` (ms).
 
-    One line through the bin centres (ms) and rates of
-    :func:`analysis.spikes.population_rate`, drawn as steps.
+    One line through the bin centres and rates of :func:`analysis.spikes.population_rate`,
+    drawn as steps; the x axis in ``time_unit`` ("ms" or "s"; the arguments stay in ms).
     """
     ax = _axes(ax)
+    scale = _time_scale(time_unit)
     centres, rate = population_rate(t, duration_ms, bin_ms, n=n, t_start_ms=t_start_ms)
-    ax.plot(centres, rate, drawstyle="steps-mid", label=label)
-    ax.set_xlabel("time (ms)")
+    ax.plot(centres / scale, rate, drawstyle="steps-mid", label=label)
+    ax.set_xlabel(f"time ({time_unit})")
     ax.set_ylabel("rate (Hz)" if n == 1 else "rate per neuron (Hz)")
     if label is not None:
         ax.legend(fontsize="small")
@@ -84,8 +95,10 @@ def weight_histogram_plot(w, w_max: float | None = None, ax: Axes | None = None,
                           bins: int = 50, unit: str = "") -> Axes:
     """Histogram of the weights ``w`` (any shape) as one filled step patch.
 
-    With ``w_max`` the bins span ``[0, w_max]`` and the x-limits are set to it;
-    ``unit`` (e.g. ``"nS"``) is appended to the x label.
+    With ``w_max`` the bins span ``[0, w_max]`` and the x-limits are set to it. ``unit``
+    names what the weights are measured in (label, see :func:`weight_label`): a physical
+    unit (``"nS"``, ``"pA"``, ``"mV"``), or ``"g_L"`` / ``"g_max"`` / ``"w_max"`` for
+    weights given as multiples of that reference (label ``w / g_max``).
     """
     ax = _axes(ax)
     hist_range = None
@@ -95,7 +108,7 @@ def weight_histogram_plot(w, w_max: float | None = None, ax: Axes | None = None,
     ax.stairs(counts, edges, fill=True, alpha=0.8)
     if hist_range is not None:
         ax.set_xlim(*hist_range)
-    ax.set_xlabel(_with_unit("weight", unit))
+    ax.set_xlabel(weight_label(unit))
     ax.set_ylabel("synapses")
     return ax
 
@@ -107,6 +120,7 @@ def weight_trajectories(times_ms, weights, ax: Axes | None = None, max_lines: in
     ``times_ms`` has shape (n_times,) in ms and is drawn in seconds; ``weights`` has shape
     (n_times, n_syn). When there are more synapses than ``max_lines``, evenly spaced
     columns are drawn. The last line is the mean over all synapses (labelled "mean").
+    ``unit``: as in :func:`weight_histogram_plot`.
     """
     ax = _axes(ax)
     times_ms = np.asarray(times_ms, dtype=float)
@@ -123,7 +137,7 @@ def weight_trajectories(times_ms, weights, ax: Axes | None = None, max_lines: in
         ax.plot(t_s, weights[:, column], lw=0.5, alpha=0.5, color=COLOURS["model"])
     ax.plot(t_s, weights.mean(axis=1), lw=2.0, color=COLOURS["mean"], label="mean")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(_with_unit("weight", unit))
+    ax.set_ylabel(weight_label(unit))
     return ax
 
 
@@ -212,7 +226,7 @@ def weight_matrix_plot(w, ax: Axes | None = None, unit: str = "", vmin=None, vma
     ax.set_xlabel("presynaptic neuron")
     ax.set_ylabel("postsynaptic neuron")
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, label=_with_unit("weight", unit))
+        ax.figure.colorbar(image, ax=ax, label=weight_label(unit))
     return ax
 
 
@@ -230,7 +244,7 @@ def receptive_field_plot(w_row, shape, ax: Axes | None = None, unit: str = "", v
     ax.set_xticks([])
     ax.set_yticks([])
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, label=_with_unit("weight", unit))
+        ax.figure.colorbar(image, ax=ax, label=weight_label(unit))
     return ax
 
 
@@ -338,7 +352,7 @@ def surrogate_shapes_plot(surrogates, v_th: float = 1.0, ax: Axes | None = None,
     return ax
 
 
-def spike_array_raster(spikes, dt: float = 1.0, ax: Axes | None = None, marker_size: float = 2.0) -> Axes:
+def spike_array_raster(spikes, dt: float = 1.0, ax: Axes | None = None, marker_size: float = 4.0) -> Axes:
     """Raster (:func:`raster`) of a binary spike array of shape (T, n), e.g. one encoded
     sample of :mod:`models.encoding`; step k is drawn at time k * dt (ms)."""
     spikes = np.asarray(spikes)
@@ -380,6 +394,21 @@ def _window(t_window) -> tuple[float, float]:
     if not t0 < t1:
         raise ParameterError(f"t_window must be (t0, t1) in ms with t0 < t1, got {t_window!r}")
     return t0, t1
+
+
+def weight_label(unit: str | None) -> str:
+    """Axis label of weights measured in ``unit``: ``"w / g_max"`` for a reference in
+    :data:`RELATIVE_UNITS` (the weights were divided by it), ``"weight (nS)"`` for a physical
+    unit, ``"weight (arbitrary units)"`` when none is given — never a bare "weight"."""
+    if not unit:
+        return "weight (arbitrary units)"
+    return f"w / {unit}" if unit in RELATIVE_UNITS else f"weight ({unit})"
+
+
+def _time_scale(time_unit: str) -> float:
+    if time_unit not in TIME_UNITS:
+        raise ParameterError(f"time_unit must be one of {', '.join(map(repr, TIME_UNITS))}, got {time_unit!r}")
+    return TIME_UNITS[time_unit]
 
 
 def _with_unit(label: str, unit: str) -> str:

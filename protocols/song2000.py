@@ -268,20 +268,20 @@ def plot(result: Result):
         mosaic.append(["sweep" if has_sweep else "groups", "groups" if has_groups else "sweep"])
     fig = Figure(figsize=(11, 7 + 2.5 * (len(mosaic) - 3)), layout="constrained")
     axes = fig.subplot_mosaic(mosaic)
-    plots.weight_histogram_plot(result.w0 / c.g_max, w_max=1.0, ax=axes["hist0"], bins=40)
-    axes["hist0"].set_title("initial weights / g_max")
-    plots.weight_histogram_plot(result.w / c.g_max, w_max=1.0, ax=axes["hist1"], bins=40)
-    axes["hist1"].set_title(f"weights / g_max after {c.duration_ms / 1000:g} s")
-    plots.weight_trajectories(result.w_t, result.w_traj / c.g_max, ax=axes["traj"], max_lines=40)
-    axes["traj"].set_ylabel("w / g_max")
+    # one time unit in the whole figure: seconds (the arrays are in ms)
+    plots.weight_histogram_plot(result.w0 / c.g_max, w_max=1.0, ax=axes["hist0"], bins=40, unit="g_max")
+    axes["hist0"].set_title(f"initial weights (g_max = {c.g_max:g} g_L)")
+    plots.weight_histogram_plot(result.w / c.g_max, w_max=1.0, ax=axes["hist1"], bins=40, unit="g_max")
+    axes["hist1"].set_title(f"weights after {c.duration_ms / 1000:g} s")
+    plots.weight_trajectories(result.w_t, result.w_traj / c.g_max, ax=axes["traj"], max_lines=40, unit="g_max")
     plots.rate_plot(result.out_t, c.duration_ms, bin_ms=max(c.record_every_ms, 100.0), ax=axes["rate"],
-                    label="output")
+                    label="output", time_unit="s")
     axes["rate"].set_title("output rate")
     order = np.argsort(np.argsort(-result.w))  # inputs ranked by final weight, strongest at the bottom
-    plots.raster(order[result.in_i], result.in_t, ax=axes["raster"])
-    axes["raster"].plot(result.out_t[result.out_t >= c.duration_ms - RASTER_MS],
-                        np.full(np.sum(result.out_t >= c.duration_ms - RASTER_MS), -15.0), "|", color="C3",
-                        ms=8, label="output spikes")
+    plots.raster(order[result.in_i], result.in_t, ax=axes["raster"], time_unit="s")
+    out_last = result.out_t[result.out_t >= c.duration_ms - RASTER_MS]
+    axes["raster"].plot(out_last / 1000.0, np.full(out_last.size, -15.0), "|", color="C3", ms=8,
+                        label="output spikes")
     axes["raster"].set_ylabel("input (ranked by final weight)")
     axes["raster"].legend(loc="upper right", fontsize="small")
     if has_sweep:
