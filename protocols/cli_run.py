@@ -226,9 +226,14 @@ def _release(fig: Figure) -> None:
 
 
 def _save_figure_atomic(fig: Figure, target: Path, fmt: str) -> None:
+    """Write ``target`` through a temporary file and a rename, with the permissions an
+    ordinary ``open()`` would give (0666 minus the umask; mkstemp alone makes it 0600)."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{fmt}")
     os.close(fd)
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         fig.savefig(tmp, dpi=store.FIGURE_DPI, format=fmt)
         os.replace(tmp, target)
     except BaseException:
