@@ -282,7 +282,7 @@ def compare(result: Result) -> list[dict]:
 def plot(result: Result):
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    fig = Figure(figsize=(7, 5.2), layout="constrained")
     ax = fig.add_subplot()
     ax.axhline(0.0, color="0.7", lw=0.8)
     ax.axvline(0.0, color="0.7", lw=0.8)
@@ -305,7 +305,7 @@ def plot(result: Result):
     ax.set_xlabel("Δt = t_post − t_pre (ms)")
     ax.set_ylabel("Δw / w0 (%)")
     ax.set_title("Bi & Poo window fit" + (f" ({DIGITISED_LABEL})" if result.digitised else ""))
-    ax.legend(fontsize="x-small")
+    fig.legend(fontsize="x-small", loc="outside lower center", ncols=2)   # below: the cells fill the axes
     return {"bi_poo": fig}
 
 

@@ -206,7 +206,9 @@ def plot(result: Result):
                     color="k", capsize=2, alpha=0.7, label=data_label(result.config))
     ax.set_title(f"STDP window: {result.config.rule} rule, {result.config.n_pairs} pairs at "
                  f"{result.config.frequency_hz:g} Hz")
-    ax.legend(fontsize="small")
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.figure.legend(fontsize="x-small", loc="outside lower center", ncols=2)   # below: the cells fill the axes
     return {"stdp_window": ax.figure}
 
 

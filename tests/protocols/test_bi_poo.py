@@ -120,7 +120,7 @@ def test_summary_figure_and_report_rows_say_digitised(result):
     fig = bi_poo.plot(result)["bi_poo"]
     ax = fig.axes[0]
     assert LABEL in ax.get_title()
-    assert any(LABEL in t.get_text() for t in ax.get_legend().get_texts())
+    assert any(LABEL in t.get_text() for t in fig.legends[0].get_texts())
     rows = bi_poo.compare(result)
     assert [r["passed"] for r in rows] == [True, True, True]
     assert rows[0]["distance"].startswith(f"{result.params[1]:.1f} [")
@@ -131,7 +131,7 @@ def test_stdp_window_overlays_the_cells_by_default():
     r = stdp_window.run(stdp_window.Config(dt_step=10.0))
     assert r.data_dt.size == 45
     assert LABEL in stdp_window.summary(r)
-    legend = stdp_window.plot(r)["stdp_window"].axes[0].get_legend().get_texts()
+    legend = stdp_window.plot(r)["stdp_window"].legends[0].get_texts()
     assert any(t.get_text() == LABEL for t in legend)
 
 
