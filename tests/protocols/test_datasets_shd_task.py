@@ -75,6 +75,7 @@ def test_labels_beyond_n_classes_are_refused(shd_file):
         task.sample(1, np.random.default_rng(0))
 
 
+@pytest.mark.filterwarnings("ignore:dt = 10 ms")         # the task's 10 ms bins, documented
 def test_compare_bptt_runs_on_shd(shd_file):
     path, *_ = shd_file
     cfg = compare_bptt.Config(task="shd", data=str(path), rules="bptt,ottt", n_rec=12, iterations=3, batch=4,
