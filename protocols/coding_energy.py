@@ -30,7 +30,7 @@ from plasticity import optim, stbp
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
-from .tdbn_depth import load_data
+from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes
 
 CODINGS = ("rate", "latency")
 
@@ -43,7 +43,7 @@ def parse_codings(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(DataConfig):
     """Coding sweep; T in steps."""
 
     codings: str = "rate,latency"
@@ -54,7 +54,6 @@ class Config:
     batch: int = 64
     lr: float = 3e-3
     accuracy_margin: float = 0.02  # criterion: accuracy both codings reach = min(best) - margin
-    test_fraction: float = 0.25
     seed: int = 0
 
     def __post_init__(self):
@@ -73,8 +72,7 @@ class Config:
         check_positive("lr", self.lr)
         check_non_negative("accuracy_margin", self.accuracy_margin)
         check_int("seed", self.seed, 0)
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ParameterError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
+        self.check_data()
 
     @classmethod
     def small(cls) -> "Config":
@@ -115,11 +113,11 @@ def run(config: Config, backend: str = "native") -> Result:
     with timed(provenance, backend, config.seed):
         data = load_data(config)
         names, steps = parse_codings(config.codings), np.array(config.steps, dtype=int)
-        sizes = [64, *config.hidden, 10]
+        sizes = [data.x_train.shape[1], *config.hidden, n_classes(data)]
         shape = (len(names), steps.size)
         acc, n_in, n_hid, ops, pj = (np.zeros(shape) for _ in range(5))
         macs = dense_macs([(b, a) for a, b in zip(sizes[:-1], sizes[1:])], 1)
-        examples = np.zeros((len(names), int(steps.max()), 64))
+        examples = np.zeros((len(names), int(steps.max()), sizes[0]))
         for i, name in enumerate(names):
             for j, T in enumerate(steps):
                 T = int(T)
@@ -141,7 +139,7 @@ def run(config: Config, backend: str = "native") -> Result:
                 pj[i, j] = est.snn_pj
             examples[i] = config.encoder(name, examples.shape[1])(data.x_test[:1], np.random.default_rng([config.seed, 3]))[0]
         est = energy_estimate(1.0, macs)
-        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset="sklearn digits",
+        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset=dataset_name(config),
                           energy_verified=est.verified)
     return Result(config, ",".join(names), steps, acc, n_in, n_hid, ops, pj, macs, est.dense_pj, est.source,
                   examples, provenance=provenance)

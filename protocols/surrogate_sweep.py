@@ -31,7 +31,7 @@ from plasticity.errors import ParameterError, check_int, check_positive, validat
 from plasticity.surrogate import Surrogate
 
 from .common import check_backend, timed
-from .tdbn_depth import load_data
+from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes
 
 SWEPT = ("rectangular", "dspike", "arctan", "fast_sigmoid")
 
@@ -50,7 +50,7 @@ def surrogate_for(kind: str, width: float, temperature: float = 3.0) -> Surrogat
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(DataConfig):
     """Surrogate sweep; widths in model voltage units (V_th = 0.5)."""
 
     kinds: str = "rectangular,dspike,arctan,fast_sigmoid"
@@ -64,7 +64,6 @@ class Config:
     robust_low: float = 0.5      # criterion: widths in [robust_low, robust_high] ...
     robust_high: float = 2.0
     spread: float = 0.05         # ... give accuracies within this of each other
-    test_fraction: float = 0.25
     seed: int = 0
 
     def __post_init__(self):
@@ -86,8 +85,7 @@ class Config:
         if not 0 < self.robust_low <= self.robust_high:
             raise ParameterError(f"robust_low must be > 0 and <= robust_high, got {self.robust_low!r}, {self.robust_high!r}")
         check_int("seed", self.seed, 0)
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ParameterError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
+        self.check_data()
 
     @classmethod
     def small(cls) -> "Config":
@@ -126,14 +124,14 @@ def run(config: Config, backend: str = "native") -> Result:
         loss = np.zeros((len(kinds), widths.size, config.epochs))
         for i, kind in enumerate(kinds):
             for j, w in enumerate(widths):
-                net = SNN([64, *config.hidden, 10], T=config.T, seed=config.seed,
+                net = SNN([data.x_train.shape[1], *config.hidden, n_classes(data)], T=config.T, seed=config.seed,
                           surrogate=surrogate_for(kind, float(w), config.temperature))
                 opt = optim.Adam(lr=config.lr)
                 rng = np.random.default_rng([config.seed, 2])
                 for e in range(config.epochs):
                     loss[i, j, e] = train_epoch(net, opt, data.x_train, data.y_train, batch=config.batch, rng=rng)
                 acc[i, j] = accuracy(net, data.x_test, data.y_test)
-        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset="sklearn digits")
+        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset=dataset_name(config))
     return Result(config, ",".join(kinds), widths, acc, loss, provenance=provenance)
 
 

@@ -31,6 +31,56 @@ from plasticity.errors import ParameterError, check_int, check_positive, validat
 from .common import check_backend, timed
 
 NORM_NAMES = {"tdbn": "tdbn", "bn": "bn", "none": None}
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The data of the deep-SNN protocols: scikit-learn's bundled digits (split with
+    ``test_fraction``), or MNIST / Fashion-MNIST from ``idx_dir``, a directory holding the four
+    standard IDX files (``train-images-idx3-ubyte`` ... ``t10k-labels-idx1-ubyte``, plain or
+    ``.gz``); ``n_train`` keeps only the first n training images."""
+
+    test_fraction: float = 0.25
+    idx_dir: str | None = None
+    n_train: int | None = None
+
+    def check_data(self):
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ParameterError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
+        if self.n_train is not None:
+            check_int("n_train", self.n_train, 1)
+        if self.idx_dir is not None:
+            idx_paths(self.idx_dir)
+
+
+def idx_paths(directory) -> list:
+    """The four IDX files in ``directory`` (each plain or .gz); ParameterError naming a missing one."""
+    from pathlib import Path
+
+    found = []
+    for stem in IDX_FILES:
+        candidates = [Path(directory) / stem, Path(directory) / f"{stem}.gz"]
+        hit = next((c for c in candidates if c.is_file()), None)
+        if hit is None:
+            raise ParameterError(f"idx_dir {str(directory)!r} lacks {stem} (or {stem}.gz); expected the four files "
+                                 f"{', '.join(IDX_FILES)}")
+        found.append(hit)
+    return found
+
+
+def load_data(config: DataConfig):
+    """The (x_train, y_train, x_test, y_test) split a deep-SNN protocol trains on."""
+    from .datasets import Split, load_digits, load_idx
+
+    if config.idx_dir is None:
+        data = load_digits(test_fraction=config.test_fraction, seed=config.seed)
+    else:
+        train_x, train_y, test_x, test_y = idx_paths(config.idx_dir)
+        data = Split(*load_idx(train_x, train_y), *load_idx(test_x, test_y))
+    if config.n_train is not None:
+        data = data._replace(x_train=data.x_train[:config.n_train], y_train=data.y_train[:config.n_train])
+    return data
 
 
 def parse_norms(text: str) -> list[str]:
@@ -42,7 +92,7 @@ def parse_norms(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(DataConfig):
     """Depth sweep. Voltages in the model's units (V_th = 0.5), time in steps."""
 
     depths: tuple = (2, 4, 8, 16)
@@ -53,7 +103,6 @@ class Config:
     batch: int = 64
     lr: float = 3e-3           # Adam
     probe: int = 256           # training samples of the fixed gradient-norm batch
-    test_fraction: float = 0.25
     ratio_bound: float = 10.0  # criterion: max/min hidden-layer gradient norm at init
     min_accuracy: float = 0.5  # criterion: the deepest tdBN network's test accuracy
     seed: int = 0
@@ -71,8 +120,7 @@ class Config:
         check_positive("ratio_bound", self.ratio_bound)
         check_positive("min_accuracy", self.min_accuracy)
         check_int("seed", self.seed, 0)
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ParameterError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}")
+        self.check_data()
 
     @classmethod
     def small(cls) -> "Config":
@@ -95,11 +143,8 @@ class Result:
         return self.norms.split(",")
 
 
-def load_data(config):
-    """The digits split the deep-SNN protocols train on (``protocols.datasets.load_digits``)."""
-    from .datasets import load_digits
-
-    return load_digits(test_fraction=config.test_fraction, seed=config.seed)
+def n_classes(data) -> int:
+    return int(max(data.y_train.max(), data.y_test.max())) + 1
 
 
 def run(config: Config, backend: str = "native") -> Result:
@@ -120,7 +165,7 @@ def run(config: Config, backend: str = "native") -> Result:
         rates = np.full((N, D, E + 1, M), np.nan)
         for i, name in enumerate(names):
             for j, depth in enumerate(depths):
-                net = SNN([64] + [config.width] * int(depth) + [10], T=config.T, norm=NORM_NAMES[name],
+                net = SNN([data.x_train.shape[1]] + [config.width] * int(depth) + [n_classes(data)], T=config.T, norm=NORM_NAMES[name],
                           seed=config.seed + int(depth))
                 opt = optim.Adam(lr=config.lr)
                 rng = np.random.default_rng([config.seed, 2, int(depth)])
@@ -132,8 +177,12 @@ def run(config: Config, backend: str = "native") -> Result:
                     grads[i, j, epoch, :depth + 1] = layer_norms(g)
                     rates[i, j, epoch, :depth] = firing_rates(trace)
                     acc[i, j, epoch] = accuracy(net, data.x_test, data.y_test)
-        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset="sklearn digits")
+        provenance.update(n_train=len(data.y_train), n_test=len(data.y_test), dataset=dataset_name(config))
     return Result(config, ",".join(names), depths, acc, loss, grads, rates, provenance=provenance)
+
+
+def dataset_name(config: DataConfig) -> str:
+    return "sklearn digits" if config.idx_dir is None else f"IDX files in {config.idx_dir}"
 
 
 def gradient_ratio(result: Result, norm: str, depth_index: int, epoch: int = 0) -> float:

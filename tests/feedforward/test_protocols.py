@@ -95,3 +95,31 @@ def test_surrogate_width_mapping():
 def test_all_three_registered():
     for name in ("tdbn_depth", "coding_energy", "surrogate_sweep"):
         assert registry.get(name).Config.small()
+
+
+def _write_idx(path, array, magic):
+    import gzip
+
+    header = magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_protocols_run_on_idx_files(tmp_path):
+    """MNIST-format files the test writes: 12x12 images of three classes (a bright row per
+    class); the protocol reads all four, sizes its network from them and learns them."""
+    from protocols import surrogate_sweep, tdbn_depth
+
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 120), ("t10k", 60)):
+        labels = rng.integers(0, 3, n)
+        images = rng.integers(0, 40, (n, 12, 12))
+        images[np.arange(n), 2 + 4 * labels, :] = 250
+        _write_idx(tmp_path / f"{stem}-images-idx3-ubyte.gz", images, 2051)
+        _write_idx(tmp_path / f"{stem}-labels-idx1-ubyte.gz", labels, 2049)
+    r = surrogate_sweep.run(surrogate_sweep.Config(kinds="rectangular", widths=(1.0,), hidden=(16,), epochs=3,
+                                                   batch=20, idx_dir=str(tmp_path)))
+    assert r.accuracy[0, 0] > 0.9 and r.provenance["n_train"] == 120
+    with pytest.raises(ParameterError, match="t10k-labels-idx1-ubyte"):
+        (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+        tdbn_depth.Config(idx_dir=str(tmp_path))
