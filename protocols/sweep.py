@@ -21,6 +21,7 @@ A point's *measures* are the numbers its run provides: the scalar numeric fields
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -253,18 +254,22 @@ def run(name: str, grid: Mapping, seeds=None, small: bool = False, out=None, sch
     root = str(path.resolve())
     tasks = [Task(k, name, bool(small), values, seed, root, figures)
              for k, (values, seed) in enumerate(points) if doc["points"][k]["status"] != DONE]
-    _write(path, doc)
+    try:
+        _write(path, doc)
+    except OSError as exc:
+        raise ParameterError(f"cannot write the sweep to {str(path)!r}: {exc.strerror or one_line(exc)}") from None
     if progress:
         print(f"plab sweep: {name}, {len(points)} points ({len(points) - len(tasks)} already done) -> {path}",
               file=sys.stderr, flush=True)
-    for finished, (task, outcome) in enumerate(_outcomes(tasks, scheduler, workers), start=1):
-        entry = doc["points"][task.index]
-        entry.update(outcome)
-        _write(path, doc)
-        if progress:
-            error = f": {entry['error']}" if entry["status"] == FAILED else ""
-            print(f"plab sweep: [{finished}/{len(tasks)}] {entry['status']} {_label(task.values, task.seed)} "
-                  f"({entry.get('wall_time_s', 0.0):.1f} s){error}", file=sys.stderr, flush=True)
+    with contextlib.closing(_outcomes(tasks, scheduler, workers)) as outcomes:
+        for finished, (task, outcome) in enumerate(outcomes, start=1):
+            entry = doc["points"][task.index]
+            entry.update(outcome)
+            _write(path, doc)
+            if progress:
+                error = f": {entry['error']}" if entry["status"] == FAILED else ""
+                print(f"plab sweep: [{finished}/{len(tasks)}] {entry['status']} {_label(task.values, task.seed)} "
+                      f"({entry.get('wall_time_s', 0.0):.1f} s){error}", file=sys.stderr, flush=True)
     return SweepResult(path, doc["points"])
 
 
@@ -281,12 +286,21 @@ def run_point(task: Task) -> dict:
     from . import cli_run
 
     start = time.perf_counter()
+    if _POOL_WORKER["stopped"]:  # this worker was told to stop: leave the point pending
+        return dict(status=PENDING, run=None, error=None, measures={}, wall_time_s=0.0)
+    _POOL_WORKER["running"] = True
     try:
         module = registry.get(task.name)
         config = point_config(module, task.small, task.values, task.seed)
         path, _ = cli_run.run_and_save(task.name, module, config, out=task.root, figures=task.figures)
     except Exception as exc:  # noqa: BLE001 - a failed point is reported, the others go on
         return _failure(exc, start, run_dir=cli_run._INCOMPLETE.pop(id(exc), None), root=task.root)
+    except KeyboardInterrupt:
+        if not _POOL_WORKER["pool"]:
+            raise
+        return dict(status=PENDING, run=None, error=None, measures={}, wall_time_s=time.perf_counter() - start)
+    finally:
+        _POOL_WORKER["running"] = False
     measures, note = point_measures(path, module)
     outcome = dict(status=DONE, run=Path(os.path.relpath(path, task.root)).as_posix(), error=None,
                    measures=measures, wall_time_s=time.perf_counter() - start)
@@ -351,13 +365,13 @@ def plot(path, out=None, fmt: str = "png") -> list[Path]:
 # --- executors -----------------------------------------------------------------------------------
 
 def _outcomes(tasks: list[Task], scheduler, workers):
-    """(task, outcome) pairs in the order the points finish."""
+    """(task, outcome) pairs in the order the points finish (a generator: close() stops it)."""
     if not tasks:
-        return iter(())
+        return (outcome for outcome in ())
     if scheduler is not None:
         return _dask_outcomes(tasks, scheduler)
     workers = min(workers or os.cpu_count() or 1, len(tasks))
-    if workers == 1:
+    if workers <= 1:
         return ((task, run_point(task)) for task in tasks)
     return _pool_outcomes(tasks, workers)
 
@@ -367,13 +381,57 @@ def _pool_outcomes(tasks, workers):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     start = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
     try:
         futures = {pool.submit(run_point, task): task for task in tasks}
         for future in as_completed(futures):
             yield futures[future], _outcome_of(future, start)
+    except BaseException:  # Ctrl-C, SIGTERM, or the sweep itself failed: stop the points in progress
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_POOL_WORKER = {"pool": False, "running": False, "stopped": False}   # this process's role and state
+
+
+def _init_worker() -> None:
+    """In each local worker process: SIGINT/SIGTERM/SIGHUP during a point become
+    :class:`protocols.interrupts.Interrupted`, so the point's run ends as ``<stamp>.incomplete``
+    (as with ``plab run``) and the point stays pending; the worker then starts no other
+    point. A signal while the worker waits for a point ends it at once."""
+    import functools
+    import signal
+
+    from . import interrupts
+
+    _POOL_WORKER["pool"] = True
+    interrupts.install()
+    for sig in interrupts.HANDLED:
+        signal.signal(sig, functools.partial(_worker_signal, signal.getsignal(sig)))
+
+
+def _worker_signal(handler, signum, frame):
+    if _POOL_WORKER["stopped"]:
+        return  # Ctrl-C reaches the workers and the sweep's SIGTERM follows: one interrupt is enough
+    _POOL_WORKER["stopped"] = True
+    if not _POOL_WORKER["running"]:
+        os._exit(128 + signum)  # idle: nothing to save, and no traceback from the pool's queue
+    handler(signum, frame)
+
+
+def _stop_workers(pool) -> None:
+    """SIGTERM to the pool's live worker processes (their points end as ``.incomplete``)."""
+    import signal
+
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
 
 
 def _dask_outcomes(tasks, scheduler):

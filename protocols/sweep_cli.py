@@ -1,7 +1,8 @@
 """``plab sweep``: a protocol over a grid of Config values x seeds (see :mod:`protocols.sweep`).
 
 Exit status 0 when every point is done, 1 when some failed (they are listed), 2 for a bad
-grid/seed/option (one line), 130 when interrupted (rerun the same command to resume).
+grid/seed/option (one line), 130 when interrupted (143 for SIGTERM; rerun the same command
+to resume).
 """
 from __future__ import annotations
 
@@ -53,10 +54,13 @@ def main(args) -> int:
         result = sweep.run(args.name, grid, seeds=args.seeds, small=args.small, out=args.out,
                            scheduler=args.scheduler, workers=args.workers, figures=not args.no_figures,
                            progress=not args.quiet)
-    except KeyboardInterrupt:
-        print("plab: sweep interrupted; rerun the same command to resume (finished points are kept)",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (protocols.interrupts)
+        from . import interrupts
+
+        exc = interrupts.settle(exc)
+        print(f"plab: sweep {exc if str(exc) else 'interrupted'}; finished points are kept in sweep.json, "
+              "rerun the same command to resume", file=sys.stderr)
+        return interrupts.exit_status(exc)
     for point in result.failed:
         print(f"plab: sweep point #{point['index']} failed: {point['error']}", file=sys.stderr)
     print(f"sweep: {result.path} ({len(result.done)} done, {len(result.failed)} failed)")

@@ -2,7 +2,12 @@
 processes, bitwise equal to `plab run` of each point; resume after an interruption; a failed
 point reported without stopping the others; plab sweep / show / plot on a sweep directory."""
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -241,3 +246,45 @@ def test_show_and_plot_mean_and_sd_over_seeds(tmp_path, capsys):
     (figure,) = (tmp_path / "figs").iterdir()
     assert figure.suffix == ".svg" and figure.stat().st_size > 2000
     assert f"wrote: {figure}" in capsys.readouterr().out
+
+
+@pytest.mark.slow   # two worker processes import numba and start long points before the signal
+@pytest.mark.parametrize("sig, status, group", [(signal.SIGTERM, 143, False), (signal.SIGINT, 130, True)])
+def test_signal_stops_the_workers_and_leaves_points_pending(tmp_path, sig, status, group):
+    """SIGTERM to plab (a job scheduler) or Ctrl-C (SIGINT to the whole process group): both running
+    points end as .incomplete runs, every point stays pending, no worker is left behind."""
+    out = tmp_path / "sw"
+    proc = subprocess.Popen([sys.executable, "-m", "protocols.cli", "sweep", "song2000", "--small",
+                             "--grid", "rate_hz=10,20,30", "--grid", "duration_ms=2000000", "--seeds", "0-1",
+                             "--workers", "2", "--out", str(out), "--no-figures"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (out / "song2000").is_dir() or len(list((out / "song2000").glob(".*.partial"))) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+            time.sleep(0.2)
+        time.sleep(3.0)   # both points inside the protocol's run (they take minutes), past begin_run
+        (os.killpg if group else os.kill)(proc.pid, sig)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == status, err
+    assert f"plab: sweep interrupted by {signal.Signals(sig).name}" in err and "Traceback" not in err
+    runs = sorted((out / "song2000").iterdir())
+    assert len(runs) == 2 and all(run.name.endswith(".incomplete") for run in runs)
+    for run in runs:
+        assert (run / "INCOMPLETE").read_text().strip().endswith(f"interrupted by {signal.Signals(sig).name} "
+                                                                  f"(signal {int(sig)})")
+    assert [p["status"] for p in sweep.load(out)["points"]] == ["pending"] * 6
+    deadline = time.monotonic() + 30        # the session's processes (workers included) end too
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"processes of the sweep still run 30 s after it exited: "
+                    f"{subprocess.run(['ps', '-o', 'pid,cmd', '-g', str(proc.pid)], capture_output=True, text=True).stdout}")
