@@ -108,16 +108,44 @@ class OnlineLearning:
         self._hidden, self._output = hidden, output
         self._hidden_groups, self._output_group = hidden_groups, output_group
         self._error_group, self._monitor, self._dt = error_group, monitor, dt_ms
+        self._count0 = 0.0
+        self._feedback = self._feedback_index = None
+
+    def reset(self) -> None:
+        """Restart the accumulation (runtime targets; the traces and the network go on, as
+        ``models.learning.Learner.reset``). The learning signal of a run's last step is applied
+        at the first step of the next run, so it counts toward the next accumulation."""
+        for s in self._hidden_groups:
+            s.g = 0.0
+            if self.rule.c_reg > 0:
+                s.esum = 0.0
+        self._output_group.g = 0.0
+        self._error_group.gb = 0.0
+        self._error_group.sq = 0.0
+        if self._monitor is not None:
+            self._count0 = np.asarray(self._monitor.count[:], dtype=float)
+
+    def loss(self) -> float:
+        """0.5 * the sum over steps and outputs of (y - y_star)^2 since :meth:`reset` (as
+        ``models.learning.Learner.loss``)."""
+        return 0.5 * float(np.sum(self._error_group.sq[:]))
+
+    def refresh_feedback(self) -> None:
+        """Symmetric feedback: copy the output weights (after you changed them) into B = W_out^T."""
+        if self.rule.feedback == "symmetric":
+            w = np.append(np.asarray(self._output.synapses.w[:], dtype=float), 0.0)   # index -1: no synapse
+            self._feedback.B = w[self._feedback_index]
 
     def raw(self) -> dict:
         """Accumulators as NumPy arrays: ``hidden`` (list, per projection: grad, esum), ``output``
         (grad), ``bias`` (grad), ``counts`` (spikes per neuron)."""
         use_reg = self.rule.c_reg > 0
-        hidden = [(np.asarray(s.g[:], dtype=float), np.asarray(s.esum[:], dtype=float) if use_reg else None)
+        hidden = [(np.array(s.g[:], dtype=float), np.array(s.esum[:], dtype=float) if use_reg else None)
                   for s in self._hidden_groups]
-        return dict(hidden=hidden, output=np.asarray(self._output_group.g[:], dtype=float),
-                    bias=np.asarray(self._error_group.gb[:], dtype=float),
-                    counts=np.asarray(self._monitor.count[:], dtype=float) if self._monitor is not None else None)
+        return dict(hidden=hidden, output=np.array(self._output_group.g[:], dtype=float),
+                    bias=np.array(self._error_group.gb[:], dtype=float),
+                    counts=(np.array(self._monitor.count[:], dtype=float) - self._count0)
+                    if self._monitor is not None else None)
 
     def gradients(self, n_steps: int | None = None) -> dict:
         """``{"hidden": [grad per hidden Synapses], "output": grad, "bias": grad}``; with the
@@ -257,12 +285,13 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
         H.beta_h = np.asarray(beta, dtype=float)
 
     # the error group: err = (y - y_star) / batch at the end of the step, the bias gradient
-    E = b2.NeuronGroup(n_out, "y_l : 1 (linked)\nys_l : 1 (linked)\nerr : 1\ncb : 1\ngb : 1",
+    E = b2.NeuronGroup(n_out, "y_l : 1 (linked)\nys_l : 1 (linked)\nerr : 1\ncb : 1\ngb : 1\nsq : 1",
                        namespace=dict(readout.namespace or {}, ep_scale_err=1.0 / batch, ep_kappa=timing.kappa, **gate_ns),
                        name=f"{name}_error*")
     E.y_l = b2.linked_var(readout, output_var)
     E.ys_l = b2.linked_var(readout, target)
-    E.run_regularly(f"{gate}\nerr = gate * (y_l - ys_l) * ep_scale_err\ncb = ep_kappa * cb + gate\ngb += err * cb",
+    E.run_regularly(f"{gate}\nerr = gate * (y_l - ys_l) * ep_scale_err\ncb = ep_kappa * cb + gate\ngb += err * cb\n"
+                    "sq += gate * (y_l - ys_l) * (y_l - ys_l)",
                     when="end", order=0, name=f"{name}_error_step*")
 
     # the learning signal, summed (computed in the groups slot at H.order - 1)
@@ -279,7 +308,8 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
             B = feedback_weights
     else:
         B = rule.feedback_matrix(n, n_out)
-    F.B = np.asarray(B, dtype=float)[np.repeat(np.arange(n), n_out), np.tile(np.arange(n_out), n)]
+    f_j, f_k = np.repeat(np.arange(n), n_out), np.tile(np.arange(n_out), n)
+    F.B = np.asarray(B, dtype=float)[f_j, f_k]
 
     # eligibility synapses, one per hidden projection (same pairs and delays)
     use_reg = rule.c_reg > 0
@@ -290,7 +320,7 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
         e_code.append("eps_a = ep_rho * eps_a + elig")
     if use_reg:
         e_code.append("esum += elig")
-    s_ns = dict(user_ns, ep_decay=timing.decay, ep_kappa_e=timing.kappa_e, ep_rho=timing.rho, ep_inc=float(increment),
+    s_ns = dict(h_ns, ep_decay=timing.decay, ep_kappa_e=timing.kappa_e, ep_rho=timing.rho, ep_inc=float(increment),
                 **gate_ns)
     groups = []
     for k, p in enumerate(projections):
@@ -312,7 +342,12 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
     O.run_regularly("g += err_post * zbar", when="end", order=1, name=f"{name}_readout_grad*")
     monitor = b2.SpikeMonitor(neurons, record=False, name=f"{name}_counts*") if use_reg else None
     objects = [H, E, F, O] + groups + ([monitor] if monitor is not None else [])
-    return OnlineLearning(rule, objects, projections, out, groups, O, E, monitor, dt_ms)
+    learning = OnlineLearning(rule, objects, projections, out, groups, O, E, monitor, dt_ms)
+    if rule.feedback == "symmetric":     # F synapse (k -> j) reads output synapse (j -> k)
+        position = {(a, b): s for s, (a, b) in enumerate(zip(out.i.tolist(), out.j.tolist()))}
+        learning._feedback = F
+        learning._feedback_index = np.array([position.get((a, b), -1) for a, b in zip(f_j.tolist(), f_k.tolist())])
+    return learning
 
 
 def _decays(dt_ms: float, tau_m, tau_out, tau_a):
@@ -364,6 +399,9 @@ def attach_eprop(rule, neurons, readout, hidden, output, *, tau_m, tau_out, beta
 
     if not isinstance(rule, EPropRule):
         raise ParameterError(f"rule must be a plasticity.EPropRule, got {type(rule).__name__}")
+    if rule.feedback == "adaptive":
+        raise ParameterError("feedback 'adaptive' is not available in Brian2 (B would change with W_out between "
+                             "runs); use 'symmetric' (refresh_feedback() after W_out changes) or 'random'")
     dt_ms = float(neurons.clock.dt / b2.ms) if hasattr(neurons, "clock") else None
     if dt_ms is None:
         raise ParameterError(f"neurons must be a brian2.NeuronGroup, got {type(neurons).__name__}")
