@@ -142,14 +142,15 @@ def weight_trajectories(times_ms, weights, ax: Axes | None = None, max_lines: in
 
 
 def stdp_window_plot(dt_ms, dw, ax: Axes | None = None, reference: dict | None = None,
-                     ylabel: str = "Δw") -> Axes:
+                     ylabel: str = "Δw", label: str = "model") -> Axes:
     """Weight change against spike-time difference ``dt = t_post - t_pre`` (ms).
 
     The model's ``(dt_ms, dw)`` is drawn first, as a line with markers sorted by ``dt``.
     ``reference`` optionally overlays published data or a curve: a dict with ``'dt'`` (ms)
     and ``'dw'`` (same unit as ``dw``), and optionally ``'sem'`` (error bars), ``'label'``
     and ``'curve'`` (True draws a dashed line instead of points). ``ylabel`` names the
-    unit of ``dw`` (e.g. ``"Δw (%)"``).
+    unit of ``dw`` (e.g. ``"Δw (%)"``); ``label`` names the model's line in the legend (the
+    rule, e.g. ``"pair STDP (additive)"``).
     """
     ax = _axes(ax)
     dt_ms = np.asarray(dt_ms, dtype=float)
@@ -159,7 +160,7 @@ def stdp_window_plot(dt_ms, dw, ax: Axes | None = None, reference: dict | None =
     ax.axhline(0.0, color="0.7", lw=0.8, zorder=0)
     ax.axvline(0.0, color="0.7", lw=0.8, zorder=0)
     order = np.argsort(dt_ms, kind="stable")
-    ax.plot(dt_ms[order], dw[order], "-o", ms=3, color=COLOURS["model"], label="model")
+    ax.plot(dt_ms[order], dw[order], "-o", ms=3, color=COLOURS["model"], label=label)
     if reference is not None:
         _draw_reference(ax, reference)
     ax.set_xlabel("Δt = t_post − t_pre (ms)")

@@ -61,8 +61,10 @@ def main(argv=None):
     if args.plot:
         from analysis.plots import stdp_window_plot
 
-        ax = stdp_window_plot(dts, 100 * np.array(window["pair"]), ylabel="Δw / w0 (%)")
-        ax.plot(dts, 100 * np.array(window["triplet"]), "-s", ms=3, color="C2", label="triplet (minimal)")
+        ax = stdp_window_plot(dts, 100 * np.array(window["pair"]), ylabel="Δw / w0 (%)",
+                              label="pair STDP (additive, all-to-all)")
+        ax.plot(dts, 100 * np.array(window["triplet"]), "-s", ms=3, color="C2",
+                label="triplet STDP (visual cortex, minimal)")
         ax.legend(fontsize="small")
         ax.figure.savefig(args.plot, dpi=120)
         print(f"\nfigure: {args.plot}")
