@@ -81,8 +81,8 @@ class Config:
             check_positive("frequencies_hz", f, "Hz")
             for dt in self.dts_ms:
                 if abs(dt) > 500.0 / f:
-                    raise ParameterError(f"|dt| must be at most half the pairing period at {f} Hz "
-                                         f"({500.0 / f} ms), got {dt} ms")
+                    raise ParameterError(f"dts_ms entries must be at most half the pairing period of "
+                                         f"frequencies_hz entry {f} Hz ({500.0 / f} ms) in magnitude, got {dt} ms")
         if not self.dts_ms or any(dt == 0 for dt in self.dts_ms):
             raise ParameterError(f"dts_ms must be non-empty and non-zero (ms), got {self.dts_ms}")
         check_non_negative("a_plus", self.a_plus)

@@ -56,7 +56,8 @@ class Config:
             raise ParameterError(f"dt_max must be > dt_min ({self.dt_min} ms), got {self.dt_max}")
         period = 1000.0 / self.frequency_hz
         if max(abs(self.dt_min), abs(self.dt_max)) >= period / 2:
-            raise ParameterError(f"|dt| must stay below half the pairing period ({period / 2} ms), "
+            raise ParameterError(f"dt_min and dt_max must stay below half the pairing period of frequency_hz = "
+                                 f"{self.frequency_hz} Hz ({period / 2} ms) in magnitude, "
                                  f"got dt range [{self.dt_min}, {self.dt_max}]")
         check_non_negative("w0", self.w0)
         if self.sim_dt is not None:
