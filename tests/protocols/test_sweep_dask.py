@@ -60,16 +60,22 @@ def dask_cluster(tmp_path):
                 fail("two Dask workers did not connect")
         yield address
     finally:
-        for proc, _ in procs:
+        for proc, log in reversed(procs):   # the workers first, then the scheduler they report to
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc, log in reversed(procs):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
             log.close()
+
+
+def assert_same_npz(a_dir, b_dir):
+    with np.load(a_dir / "result.npz") as a, np.load(b_dir / "result.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            assert a[key].dtype == b[key].dtype and a[key].tobytes() == b[key].tobytes(), key
 
 
 def test_sweep_on_a_dask_cluster_equals_plab_run(dask_cluster, tmp_path):
@@ -95,7 +101,15 @@ def test_sweep_on_a_dask_cluster_equals_plab_run(dask_cluster, tmp_path):
                          "--set", f"rate_hz={point['values']['rate_hz']}", "duration_ms=2000",
                          "--seed", str(point["seed"])]) == 0
         (run_dir,) = (direct / "song2000").iterdir()
-        with np.load(out / point["run"] / "result.npz") as a, np.load(run_dir / "result.npz") as b:
-            assert sorted(a.files) == sorted(b.files)
-            for key in a.files:
-                assert a[key].dtype == b[key].dtype and a[key].tobytes() == b[key].tobytes(), key
+        assert_same_npz(out / point["run"], run_dir)
+
+    # the Python API with a Client the notebook already holds (left open), on two of the same points
+    import distributed
+
+    with distributed.Client(dask_cluster) as client:
+        result = sweep.run("song2000", {"rate_hz": [20.0], "duration_ms": [2000.0]}, seeds=[0, 1], small=True,
+                           out=tmp_path / "api", scheduler=client, figures=False)
+        assert client.submit(sum, [1, 2]).result() == 3
+    assert [p["status"] for p in result.points] == ["done", "done"]
+    for mine, theirs in zip(result.points, doc["points"][2:]):
+        assert_same_npz(result.path / mine["run"], out / theirs["run"])
