@@ -62,3 +62,24 @@ def test_eprop_in_network(tmp_path):
     out = run("eprop_in_network.py", cwd=tmp_path)
     losses = [float(m) for m in re.findall(r"^\d+ ([\d.]+)$", out, flags=re.M)]
     assert len(losses) == 3 and losses[2] < 0.95 * losses[0]
+
+
+def test_your_own_network(tmp_path):
+    """docs/your-own-network.md: the numbers it states (seed 1, 10 s) are these."""
+    out = run("your_own_network.py", "--plot", "net.png", cwd=tmp_path)
+    theta = float(re.search(r"BCM threshold ([\d.]+) Hz", out).group(1))
+    assert theta == pytest.approx(1e3 * 7.1e-3 * 33.7 / (6.5e-3 * 16.8 * 114.0), abs=0.05)   # 19.2 Hz
+    rows = {m[0]: [float(x) for x in m[1:]] for m in re.findall(
+        r"(strong|weak) start \(\d-\d\): rate first second ([\d.]+) Hz, last 2 s ([\d.]+) Hz; "
+        r"mean w/w_max ([\d.]+) -> ([\d.]+)", out)}
+    first, last, w_start, w_end = rows["strong"]
+    assert first > 15.0 and 40.0 < last < 70.0 and w_end > 0.98 > w_start   # above threshold: up to w_max
+    first, last, w_start, w_end = rows["weak"]
+    assert last < 5.0 and w_end <= w_start                                  # below: no potentiation
+    at_max, at_zero, jumps = (float(x) for x in re.search(
+        r"(\d+)% above 0.9 w_max, (\d+)% below 0.1 w_max; changes > 0.5 w_max between 1 s records: ([\d.]+)%",
+        out).groups())
+    assert at_max == 50 and jumps == 0.0                                    # no flipping between the bounds
+    with_ref, without = (float(x) for x in re.search(r"(\d+) Hz with t_ref = 5 ms, (\d+) Hz with t_ref = 0", out).groups())
+    assert with_ref == pytest.approx(rows["strong"][1], rel=0.15) and without > 1.3 * with_ref
+    assert (tmp_path / "net.png").read_bytes()[:4] == b"\x89PNG"
