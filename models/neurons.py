@@ -327,6 +327,9 @@ class SpikeGeneratorGroup:
 
     def __post_init__(self):
         validate(self)
+        if isinstance(self.times, (str, bytes)) or not hasattr(self.times, "__len__"):
+            raise ParameterError(f"times must be a sequence of one array of spike times (ms) per neuron, "
+                                 f"got {self.times!r}")
         if len(self.times) != self.n:
             raise ParameterError(f"times must have one array per neuron (n = {self.n}), got {len(self.times)}")
         frozen = []

@@ -271,7 +271,8 @@ def field_specs(cls) -> list:
             hints = typing.get_type_hints(cls)
         except Exception:  # noqa: BLE001 - unresolvable annotations: metadata only
             hints = {}
-        _SPECS[cls] = [(f, f.metadata.get("spec") or annotation_spec(hints.get(f.name)))
+        _SPECS[cls] = [(f, f.metadata.get("spec") or annotation_spec(hints.get(f.name))
+                        or _default_tuple_spec(hints.get(f.name), f.default))
                        for f in dataclasses.fields(cls) if f.init]
     return _SPECS[cls]
 
@@ -301,11 +302,24 @@ def annotation_spec(hint) -> Spec | None:
     return None
 
 
+def _default_tuple_spec(hint, default) -> Spec | None:
+    """A bare ``tuple`` annotation whose default holds only numbers (ints only: "int") or only
+    strings: a tuple of that kind."""
+    if hint is not tuple or not isinstance(default, tuple) or not default:
+        return None
+    if all(isinstance(v, str) for v in default):
+        return Spec("tuple", choices=("str",))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in default):
+        return Spec("tuple", choices=("int" if all(isinstance(v, int) for v in default) else "float",))
+    return None
+
+
 def _check_tuple(name: str, value, rule: Spec):
     if value is None and rule.optional:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list, np.ndarray)):
-        raise ParameterError(f"{name} must be a sequence of {rule.choices[0]} values, got {value!r}")
+        raise ParameterError(f"{name} must be a sequence of {rule.choices[0]} values{' or None' if rule.optional else ''}, "
+                             f"got {value!r}")
     item = Spec(rule.choices[0])
     return tuple(check_value(f"{name}[{k}]", v, item) for k, v in enumerate(value))
 
