@@ -150,8 +150,8 @@ def typed_grid(config, grid: Mapping) -> dict[str, list]:
     """Each grid value converted to the type of the Config field it sets.
 
     Text values (the CLI's) are converted like ``--set`` values (``'""'`` is the empty
-    string); other values are checked like TOML values (:mod:`protocols.convert`). Unknown keys and values of the wrong type
-    are ParameterErrors naming the grid key and the value.
+    string); other values are checked like TOML values (:mod:`protocols.convert`). Unknown
+    keys and values of the wrong type are ParameterErrors naming the grid key and the value.
     """
     from .convert import convert_text, convert_value
 
@@ -343,7 +343,13 @@ def load(path) -> dict:
     file = Path(path) / SWEEP_FILE
     if not file.is_file():
         raise FileNotFoundError(f"{path} is not a sweep directory ({SWEEP_FILE} is missing)")
-    return json.loads(file.read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{file} cannot be read ({one_line(exc)}); remove it to start the sweep again") from None
+    if not (isinstance(doc, dict) and isinstance(doc.get("points"), list) and isinstance(doc.get("grid"), dict)):
+        raise ParameterError(f"{file} is not a sweep file (no grid and points); remove it to start the sweep again")
+    return doc
 
 
 def show(path) -> str:

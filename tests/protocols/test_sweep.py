@@ -288,3 +288,13 @@ def test_signal_stops_the_workers_and_leaves_points_pending(tmp_path, sig, statu
     else:
         pytest.fail(f"processes of the sweep still run 30 s after it exited: "
                     f"{subprocess.run(['ps', '-o', 'pid,cmd', '-g', str(proc.pid)], capture_output=True, text=True).stdout}")
+
+
+def test_a_damaged_sweep_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "sweep.json").write_text('{"protocol": "song2000", "poin')
+    assert cli.main(["show", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"plab: error: {tmp_path / 'sweep.json'} cannot be read (") and len(err.splitlines()) == 1
+    (tmp_path / "sweep.json").write_text("[1, 2]")
+    with pytest.raises(ParameterError, match="is not a sweep file"):
+        sweep.run("stdp_window", {"n_pairs": [2]}, small=True, out=tmp_path)
