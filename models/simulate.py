@@ -82,7 +82,7 @@ class Wiring(NamedTuple):
     postsynaptic neurons ``tgt_off[p] + i``; its synapses are ``syn_off[p]:syn_off[p+1]``.
     ``syn_start/syn_stop`` (by presynaptic trace index), ``post_idx`` (postsynaptic trace
     index per synapse), ``in_start/in_stop/in_syn`` (synapses per postsynaptic trace index)
-    and ``syn_pre`` are the kernels' CSR rows (see :mod:`plasticity.stdp`).
+    ``syn_pre`` and ``in_pre`` are the kernels' CSR rows (see :mod:`plasticity.stdp`).
     """
 
     meta: np.ndarray        # (n_proj, N_META) int64, fields M_*
@@ -99,6 +99,7 @@ class Wiring(NamedTuple):
     in_stop: np.ndarray
     in_syn: np.ndarray
     syn_pre: np.ndarray
+    in_pre: np.ndarray      # syn_pre[in_syn]: the presynaptic trace index in postsynaptic order
     w: np.ndarray
     syn_delay: np.ndarray
     pre_ring: np.ndarray    # flat: ring slots x n_src per projection
@@ -202,6 +203,7 @@ class MonitorArrays(NamedTuple):
     every: np.ndarray      # interval (steps)
     out: np.ndarray        # (n_entries, capacity)
     out_n: np.ndarray      # samples written per entry
+    spike_room: int        # spike_i.size - (number of recorded neurons): one more step always fits below it
 
 
 @dataclass
@@ -595,7 +597,8 @@ class _Built:
             samples = np.array([_count_multiples(k0, k1, e) for e in self.state_every], np.int64)
             out = np.zeros((self.state_var.size, int(samples.max(initial=0))))
             mon = MonitorArrays(self.spike_mask, spike_i, spike_k, np.zeros(1, np.int64), self.state_var,
-                                self.state_idx, self.state_every, out, np.zeros(self.state_var.size, np.int64))
+                                self.state_idx, self.state_every, out, np.zeros(self.state_var.size, np.int64),
+                                spike_i.size - self.n_spike_recorded)
             target, phase = self._targets(k0, k1)
             view = self.view._replace(readout=self.readout._replace(target=target, phase=phase))
             k = k0
@@ -858,6 +861,7 @@ def _wire(net, families):
                     cat([x.post_ptr[1:] for x in idx], np.int64),
                     cat([x.post_syn + so[p] for p, x in enumerate(idx)], np.int64),
                     cat([x.syn_pre + po[p] for p, x in enumerate(idx)], np.int64),
+                    cat([x.post_pre + po[p] for p, x in enumerate(idx)], np.int64),
                     w, cat(steps_all, np.int64),
                     np.zeros(off["pre_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64),
                     np.zeros(off["post_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64))
@@ -883,11 +887,7 @@ def _delay_steps(delay_ms, dt):
 @njit(cache=True, inline="always")
 def monitor_full(mon):
     """True when the spike buffer could overflow in the next step (the chunk is cut there)."""
-    max_rec = 0
-    for n in range(mon.spike_mask.size):
-        if mon.spike_mask[n]:
-            max_rec += 1
-    return mon.spike_n[0] + max_rec > mon.spike_i.size
+    return mon.spike_n[0] > mon.spike_room
 
 
 @njit(cache=True, inline="always")
@@ -936,6 +936,9 @@ def integrate(k, net, spiked):
         subtract = c[SUBTRACT] == 1.0
         adaptive = c[ADAPTIVE] != 0.0
         needs_psi = c[NEEDS_PSI] == 1.0
+        if not (subtract or adaptive or needs_psi):
+            n_sp = _lif_plain(k, c, neu, neu.groups[g, 0], neu.groups[g, 1], conductance, spiked, n_sp)
+            continue
         sp = neu.surr[g]
         for n in range(neu.groups[g, 0], neu.groups[g, 1]):
             ge = neu.s_e[n]
@@ -975,6 +978,47 @@ def integrate(k, net, spiked):
                 neu.psi[n] = 0.0
             neu.s_e[n] = _settle(ge * c[P_E], 0.0)
             neu.s_i[n] = _settle(gi * c[P_I], 0.0)
+    return n_sp
+
+
+@njit(cache=True, inline="always")
+def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
+    """Stages 2-3 for a LIF group without adaptation, subtractive reset or psi (most networks):
+    the arithmetic of the general loop of :func:`integrate`, in two passes so that the first
+    (every neuron integrated, the result kept only where not refractory) has no branch and
+    compiles to vector instructions; the second finds the spikes. The group's slices are
+    indexed from 0 (measured: indices n0..n1 into the whole arrays keep LLVM from
+    vectorising, 3.5x slower)."""
+    v, s_e, s_i, ref_until, z = neu.v[n0:n1], neu.s_e[n0:n1], neu.s_i[n0:n1], neu.ref_until[n0:n1], neu.z[n0:n1]
+    p_m, p_e, p_i, k_e, k_i = c[P_M], c[P_E], c[P_I], c[K_E], c[K_I]
+    if conductance:
+        e_leak, e_e, e_i, v_ext, dt_tau = c[E_LEAK], c[E_E], c[E_I], c[V_EXT], c[DT_TAU_M]
+        for n in range(v.size):
+            ge, gi, vn = s_e[n], s_i[n], v[n]
+            g_tot = 1.0 + ge + gi
+            v_inf = (e_leak + ge * e_e + gi * e_i + v_ext) / g_tot
+            new = v_inf + (vn - v_inf) * math.exp(-dt_tau * g_tot)
+            v[n] = new if k >= ref_until[n] else vn
+            s_e[n] = _settle(ge * p_e, 0.0)
+            s_i[n] = _settle(gi * p_i, 0.0)
+            z[n] = 0.0
+    else:
+        v_rest = c[E_LEAK] + c[V_EXT]
+        for n in range(v.size):
+            ge, gi, vn = s_e[n], s_i[n], v[n]
+            new = _settle(v_rest + (vn - v_rest) * p_m + k_e * ge + k_i * gi, v_rest)
+            v[n] = new if k >= ref_until[n] else vn
+            s_e[n] = _settle(ge * p_e, 0.0)
+            s_i[n] = _settle(gi * p_i, 0.0)
+            z[n] = 0.0
+    thr, v_reset, ref_steps = c[V_TH], c[V_RESET], int(c[REF_STEPS])
+    for n in range(v.size):
+        if v[n] > thr and k >= ref_until[n]:
+            v[n] = v_reset
+            ref_until[n] = k + ref_steps
+            z[n] = 1.0
+            spiked[n_sp] = n0 + n
+            n_sp += 1
     return n_sp
 
 

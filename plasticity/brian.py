@@ -229,19 +229,19 @@ class _Plugin:
         t_ms = float(t / _brian().ms)
         syn_start, syn_stop, in_start, in_stop = self.rows
         _apply_events(self.params, self.state, w, syn_start, syn_stop, self.index.post_idx, in_start, in_stop,
-                      self.index.post_syn, self.index.syn_pre, pre_spikes, post_spikes, t_ms)
+                      self.index.post_syn, self.index.post_pre, pre_spikes, post_spikes, t_ms)
         if not self.identity:
             values[self.order] = w
 
 
 @njit(cache=True)
-def _apply_events(p, state, w, syn_start, syn_stop, post_idx, in_start, in_stop, in_syn, syn_pre,
+def _apply_events(p, state, w, syn_start, syn_stop, post_idx, in_start, in_stop, in_syn, in_pre,
                   pre_spikes, post_spikes, t):
     """One step of the plug-in: presynaptic events, then postsynaptic events, at t (ms)."""
     for j in pre_spikes:
         stdp.on_pre(p, state, w, syn_start, syn_stop, post_idx, j, t)
     for i in post_spikes:
-        stdp.on_post(p, state, w, in_start, in_stop, in_syn, syn_pre, i, t)
+        stdp.on_post(p, state, w, in_start, in_stop, in_syn, in_pre, i, t)
 
 
 # --- the dopamine-modulated rule (its own kernels): runtime plug-in ---------------------------
@@ -288,19 +288,19 @@ class _DopaminePlugin:
         values = self.variable.get_value()
         w = values if self.identity else values[self.order]
         ix = self.index
-        _apply_dopamine(self.params, self.state, w, ix.indptr, ix.post_idx, ix.post_ptr, ix.post_syn, ix.syn_pre,
+        _apply_dopamine(self.params, self.state, w, ix.indptr, ix.post_idx, ix.post_ptr, ix.post_syn, ix.post_pre,
                         pre_spikes, post_spikes, n_rewards, self.amount, float(t / _brian().ms))
         if not self.identity:
             values[self.order] = w
 
 
 @njit(cache=True)
-def _apply_dopamine(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, pre_spikes, post_spikes, n_rewards,
+def _apply_dopamine(p, st, w, indptr, post_idx, post_ptr, post_syn, post_pre, pre_spikes, post_spikes, n_rewards,
                     amount, t):
     for j in pre_spikes:
         modulated.on_pre(p, st, w, indptr[:-1], indptr[1:], post_idx, j, t)
     for i in post_spikes:
-        modulated.on_post(p, st, w, post_ptr[:-1], post_ptr[1:], post_syn, syn_pre, i, t)
+        modulated.on_post(p, st, w, post_ptr[:-1], post_ptr[1:], post_syn, post_pre, i, t)
     for _ in range(n_rewards):
         modulated.on_reward(p, st, w, amount, t)
     modulated.flush(p, st, w, t)

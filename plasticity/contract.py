@@ -20,7 +20,7 @@ of a network belongs to the family of its rule. A family provides:
 
 ``net`` inside the kernels is the loop's read-only view (``models.simulate.NetView``):
 ``net.wiring`` (CSR rows by trace index: ``syn_start``, ``syn_stop``, ``post_idx``,
-``in_start``, ``in_stop``, ``in_syn``, ``syn_pre``; weights ``w``; offsets ``src_off``,
+``in_start``, ``in_stop``, ``in_syn``, ``in_pre`` (= ``syn_pre[in_syn]``), ``syn_pre``; weights ``w``; offsets ``src_off``,
 ``tgt_off``, ``syn_off``; ``meta``), ``net.neurons`` (per global neuron: ``v`` mV, ``thr``
 the current threshold A mV, ``psi`` the pseudo-derivative dz/dv, ``z`` 1.0 if it spiked in
 this step), ``net.readout`` (``err`` per readout neuron: y - target, 0 outside the target),

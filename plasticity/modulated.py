@@ -46,6 +46,7 @@ from .errors import ParameterError, check_order, check_positive, param, validate
 from .stdp import w_bound
 from .replay import _spike_trains
 from .synapse_index import dense_index
+from .memory import prefetch_ahead, prefetch_row
 from .traces import NEVER, trace_at
 
 (A_PLUS, A_MINUS, TAU_PLUS, TAU_MINUS, TAU_C, TAU_D, ETA, BASELINE, W_MIN, W_MAX) = range(10)
@@ -172,12 +173,16 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
 
 
 @njit(cache=True, inline="always")
-def on_post(p, st, w, in_start, in_stop, in_syn, syn_pre, i, t):
-    """Postsynaptic spike of neuron i at t (ms): synapses up to date, c += a_plus * r(t)."""
-    for k in range(in_start[i], in_stop[i]):
+def on_post(p, st, w, in_start, in_stop, in_syn, in_pre, i, t):
+    """Postsynaptic spike of neuron i at t (ms): synapses up to date, c += a_plus * r(t).
+    ``in_pre[k]``: the presynaptic neuron of synapse ``in_syn[k]`` (``SynapseIndex.post_pre``)."""
+    k0, k1 = in_start[i], in_stop[i]
+    prefetch_row(w, in_syn, k0, k1)
+    for k in range(k0, k1):
+        prefetch_ahead(w, in_syn, k, k1)
         s = in_syn[k]
         _advance(p, st, w, s, t)
-        j = syn_pre[s]
+        j = in_pre[k]
         r = trace_at(st.pre[j], st.t_pre[j], t, p[TAU_PLUS])
         st.c[s] += p[A_PLUS] * r
     st.post[i] = trace_at(st.post[i], st.t_post[i], t, p[TAU_MINUS]) + 1.0
@@ -212,7 +217,7 @@ def release(p, st, w, s0, s1, amount, t):
 
 
 @njit(cache=True)
-def _run_events(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, ev_t, ev_kind, ev_n, amounts, t_end):
+def _run_events(p, st, w, indptr, post_idx, post_ptr, post_syn, post_pre, ev_t, ev_kind, ev_n, amounts, t_end):
     syn_start, syn_stop = indptr[:-1], indptr[1:]
     in_start, in_stop = post_ptr[:-1], post_ptr[1:]
     for e in range(ev_t.size):
@@ -220,7 +225,7 @@ def _run_events(p, st, w, indptr, post_idx, post_ptr, post_syn, syn_pre, ev_t, e
         if kind == PRE:
             on_pre(p, st, w, syn_start, syn_stop, post_idx, ev_n[e], ev_t[e])
         elif kind == POST:
-            on_post(p, st, w, in_start, in_stop, post_syn, syn_pre, ev_n[e], ev_t[e])
+            on_post(p, st, w, in_start, in_stop, post_syn, post_pre, ev_n[e], ev_t[e])
         else:
             on_reward(p, st, w, amounts[ev_n[e]], ev_t[e])
     flush(p, st, w, t_end)
@@ -255,7 +260,7 @@ def replay_modulated(rule: DopamineSTDP, pre_times, post_times, reward_times, re
     w_syn = np.ascontiguousarray(w.T).ravel()
     st = init_state(n_pre, n_post, w_syn.size)
     _run_events(rule.params(), st, w_syn, index.indptr, index.post_idx, index.post_ptr, index.post_syn,
-                index.syn_pre, ev_t, ev_kind, ev_n, r_a, t_end)
+                index.post_pre, ev_t, ev_kind, ev_n, r_a, t_end)
     return w_syn.reshape(n_pre, n_post).T.copy()
 
 
@@ -396,7 +401,7 @@ def network_on_pre(data, net, p, j, t):
 def network_on_post(data, net, p, i, t):
     wr = net.wiring
     on_post(data.params[p], _projection_state(data.state, p), wr.w, wr.in_start, wr.in_stop, wr.in_syn,
-            wr.syn_pre, i, t)
+            wr.in_pre, i, t)
 
 
 @njit(cache=True, inline="always")

@@ -76,7 +76,7 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
         boundaries = np.zeros(0, np.int64)
         saved = np.empty((0, w_syn.size))
     _run_events(rule.kernel_params(), state, w_syn, index.indptr, index.post_idx, index.post_ptr,
-                index.post_syn, index.syn_pre, ev_t, ev_kind, ev_neuron, boundaries, saved)
+                index.post_syn, index.post_pre, ev_t, ev_kind, ev_neuron, boundaries, saved)
     final = w_syn.reshape(n_pre, n_post).T.copy()
     if not record:
         return final
@@ -85,7 +85,7 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
 
 
 @njit(cache=True)
-def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, syn_pre,
+def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, post_pre,
                 ev_t, ev_kind, ev_neuron, boundaries, saved):
     b = 0
     syn_start, syn_stop = indptr[:-1], indptr[1:]
@@ -94,7 +94,7 @@ def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, syn_pre,
         if ev_kind[e] == PRE:
             stdp.on_pre(p, state, w, syn_start, syn_stop, post_idx, ev_neuron[e], ev_t[e])
         else:
-            stdp.on_post(p, state, w, in_start, in_stop, post_syn, syn_pre, ev_neuron[e], ev_t[e])
+            stdp.on_post(p, state, w, in_start, in_stop, post_syn, post_pre, ev_neuron[e], ev_t[e])
         if b < boundaries.size and boundaries[b] == e:
             saved[b, :] = w
             b += 1

@@ -31,7 +31,8 @@ default schedule; see models/simulate.py).
 Synapses are addressed by CSR rows grouped by presynaptic neuron: the synapses of
 presynaptic neuron j are ``syn_start[j]:syn_stop[j]`` with postsynaptic neurons
 ``post_idx[s]``; for postsynaptic events the transposed rows list synapse ids
-``in_syn[in_start[i]:in_stop[i]]`` and ``syn_pre[s]``. Rows are given as start/stop arrays
+``in_syn[in_start[i]:in_stop[i]]`` with presynaptic neurons ``in_pre[k]`` (and ``syn_pre[s]``
+per synapse). Rows are given as start/stop arrays
 (not one indptr) so that the native simulator can run several projections from one set of
 concatenated arrays, neuron indices doubling as trace indices.
 """
@@ -46,6 +47,7 @@ from numba import njit
 
 from .contract import Family
 from .errors import ParameterError, check_finite, check_order, param, validate
+from .memory import prefetch_ahead, prefetch_row
 from .traces import NEVER, jump, trace_at
 
 SCHEMES = ("all_to_all", "nearest_symmetric", "nearest_pre_centred")
@@ -136,9 +138,10 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
 
 
 @njit(cache=True, inline="always")
-def on_post(p, st, w, in_start, in_stop, in_syn, syn_pre, i, t):
+def on_post(p, st, w, in_start, in_stop, in_syn, in_pre, i, t):
     """Postsynaptic spike of neuron ``i`` at ``t`` (ms) reaches its synapses: potentiation.
 
+    ``in_pre[k]`` is the presynaptic neuron of synapse ``in_syn[k]`` (``SynapseIndex.post_pre``).
     Mutates ``w`` and ``st``. Allocates nothing.
     """
     w_min, w_max = p[W_MIN], p[W_MAX]
@@ -148,9 +151,12 @@ def on_post(p, st, w, in_start, in_stop, in_syn, syn_pre, i, t):
     o1 = trace_at(st.post[0, i], st.t_post[i], t, p[TAU_MINUS])
     o2 = trace_at(st.post[1, i], st.t_post[i], t, p[TAU_Y])
     amplitude = p[A2_PLUS] + p[A3_PLUS] * o2
-    for k in range(in_start[i], in_stop[i]):
+    k0, k1 = in_start[i], in_stop[i]
+    prefetch_row(w, in_syn, k0, k1)
+    for k in range(k0, k1):
+        prefetch_ahead(w, in_syn, k, k1)
         s = in_syn[k]
-        j = syn_pre[s]
+        j = in_pre[k]
         r1 = trace_at(st.pre[0, j], st.t_pre[j], t, tau_plus)
         if scheme == NEAREST_PRE_CENTRED:
             already_paired = trace_at(st.carry[s], st.t_post[i], t, tau_plus)
@@ -329,7 +335,7 @@ def network_on_pre(data, net, p, j, t):
 @njit(cache=True, inline="always")
 def network_on_post(data, net, p, i, t):
     wr = net.wiring
-    on_post(data.params[p], data.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.syn_pre, i, t)
+    on_post(data.params[p], data.state, wr.w, wr.in_start, wr.in_stop, wr.in_syn, wr.in_pre, i, t)
 
 
 FAMILY = Family("stdp", build=_build, on_pre=network_on_pre, on_post=network_on_post)

@@ -2,8 +2,9 @@
 
 Synapses are numbered grouped by presynaptic neuron: the synapses of presynaptic neuron j
 are ``indptr[j]..indptr[j+1]``, with targets ``post_idx[s]``. Postsynaptic events need the
-transpose: synapse ids onto neuron i are ``post_syn[post_ptr[i]:post_ptr[i+1]]`` and
-``syn_pre[s]`` gives each synapse's presynaptic neuron.
+transpose: synapse ids onto neuron i are ``post_syn[post_ptr[i]:post_ptr[i+1]]``; ``syn_pre[s]``
+gives each synapse's presynaptic neuron and ``post_pre[k]`` the presynaptic neuron of synapse
+``post_syn[k]`` (the same, read in the order a postsynaptic event walks, without a random access).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class SynapseIndex(NamedTuple):
     post_ptr: np.ndarray  # (n_post + 1,) int64
     post_syn: np.ndarray  # (n_syn,) int64
     syn_pre: np.ndarray   # (n_syn,) int64
+    post_pre: np.ndarray  # (n_syn,) int64, syn_pre[post_syn]
 
 
 def build_index(pre, post, n_pre: int, n_post: int) -> tuple[SynapseIndex, np.ndarray]:
@@ -35,7 +37,7 @@ def build_index(pre, post, n_pre: int, n_post: int) -> tuple[SynapseIndex, np.nd
     post_syn = np.argsort(post_sorted, kind="stable").astype(np.int64)
     post_ptr = np.zeros(n_post + 1, dtype=np.int64)
     np.cumsum(np.bincount(post_sorted, minlength=n_post), out=post_ptr[1:])
-    return SynapseIndex(indptr, post_sorted, post_ptr, post_syn, pre_sorted), order
+    return SynapseIndex(indptr, post_sorted, post_ptr, post_syn, pre_sorted, pre_sorted[post_syn]), order
 
 
 def dense_index(n_pre: int, n_post: int) -> SynapseIndex:
