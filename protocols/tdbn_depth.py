@@ -250,7 +250,7 @@ def plot(result: Result) -> dict:
             for j, d in enumerate(depths):
                 layers = np.arange(1, int(d) + 1 + extra)
                 line, = ax.plot(layers, values[i, j, 0, :int(d) + extra], "o--", ms=3, lw=0.8, label=f"depth {d}, init")
-                ax.plot(layers, values[i, j, -1, :int(d) + extra], "o-", ms=3, color=line.get_color(), label=f"trained")
+                ax.plot(layers, values[i, j, -1, :int(d) + extra], "o-", ms=3, color=line.get_color(), label="trained")
             ax.set(xlabel="layer l", title=n)
             if key == "grad_norms":
                 ax.set_yscale("symlog", linthresh=1e-8)
