@@ -39,6 +39,7 @@ import numpy as np
 from plasticity.errors import ParameterError, check_int, one_line
 
 from . import registry, store
+from .sweep_show import point_label
 
 SWEEP_FILE = "sweep.json"
 FORMAT_VERSION = 1
@@ -246,7 +247,7 @@ def run(name: str, grid: Mapping, seeds=None, small: bool = False, out=None, sch
         try:
             point_config(module, small, values, seed)
         except (ParameterError, ValueError, TypeError) as exc:
-            raise ParameterError(f"grid point {_label(values, seed)}: {one_line(exc)}") from None
+            raise ParameterError(f"grid point {point_label(values, seed)}: {one_line(exc)}") from None
     spec = store.config_dict(dict(protocol=name, small=bool(small), backend="native", grid=grid,
                                   seeds=None if seeds == [None] else seeds))
     path = Path(out) if out is not None else DEFAULT_ROOT / f"{name}-{_digest(spec)}"
@@ -268,7 +269,7 @@ def run(name: str, grid: Mapping, seeds=None, small: bool = False, out=None, sch
             _write(path, doc)
             if progress:
                 error = f": {entry['error']}" if entry["status"] == FAILED else ""
-                print(f"plab sweep: [{finished}/{len(tasks)}] {entry['status']} {_label(task.values, task.seed)} "
+                print(f"plab sweep: [{finished}/{len(tasks)}] {entry['status']} {point_label(task.values, task.seed)} "
                       f"({entry.get('wall_time_s', 0.0):.1f} s){error}", file=sys.stderr, flush=True)
     return SweepResult(path, doc["points"])
 
@@ -519,13 +520,6 @@ def _write(path: Path, doc: dict) -> None:
 
 def _digest(spec: dict) -> str:
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def _label(values: Mapping, seed) -> str:
-    parts = [f"{key}={json.dumps(store.config_dict({'v': value})['v'])}" for key, value in values.items()]
-    if seed is not None:
-        parts.append(f"seed={seed}")
-    return " ".join(parts) or "(default config)"
 
 
 def _dataclass_fields(config):

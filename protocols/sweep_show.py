@@ -62,7 +62,7 @@ def table(doc: dict, path: Path) -> str:
     failed = [p for p in doc["points"] if p["status"] == "failed"]
     if failed:
         lines.append("failed:")
-        lines += [f"  #{p['index']} {_point_label(p)}: {p.get('error')}"
+        lines += [f"  #{p['index']} {point_label(p['values'], p.get('seed'))}: {p.get('error')}"
                   + (f" (see {p['run']})" if p.get("run") else "") for p in failed]
     keys = list(doc["grid"])
     for measure in measure_names(doc):
@@ -128,15 +128,16 @@ def figure(doc: dict, measure: str):
     return fig
 
 
-def _point_label(point: dict) -> str:
-    parts = [f"{k}={_text(v)}" for k, v in point["values"].items()]
-    if point.get("seed") is not None:
-        parts.append(f"seed={point['seed']}")
+def point_label(values: dict, seed) -> str:
+    """``rate_hz=10.0 rule=pair seed=3``: a point in messages and tables."""
+    parts = [f"{key}={_text(value)}" for key, value in values.items()]
+    if seed is not None:
+        parts.append(f"seed={seed}")
     return " ".join(parts) or "(default config)"
 
 
 def _text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def _number(x: float) -> str:

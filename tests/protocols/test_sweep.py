@@ -286,8 +286,8 @@ def test_signal_stops_the_workers_and_leaves_points_pending(tmp_path, sig, statu
             break
         time.sleep(0.2)
     else:
-        pytest.fail(f"processes of the sweep still run 30 s after it exited: "
-                    f"{subprocess.run(['ps', '-o', 'pid,cmd', '-g', str(proc.pid)], capture_output=True, text=True).stdout}")
+        ps = subprocess.run(["ps", "-o", "pid,cmd", "-g", str(proc.pid)], capture_output=True, text=True).stdout
+        pytest.fail(f"processes of the sweep still run 30 s after it exited:\n{ps}")
 
 
 def test_a_damaged_sweep_file_is_one_line(tmp_path, capsys):
