@@ -176,7 +176,13 @@ def load_points(path):
     if "dt_ms" not in names or "dw" not in names:
         raise ParameterError(f"data_csv must have columns dt_ms, dw[, sem], got {names}")
     sem = table["sem"] if "sem" in names else np.zeros(table.size)
-    return np.atleast_1d(table["dt_ms"]), np.atleast_1d(table["dw"]), np.atleast_1d(sem)
+    columns = {"dt_ms": np.atleast_1d(table["dt_ms"]), "dw": np.atleast_1d(table["dw"]), "sem": np.atleast_1d(sem)}
+    for column, values in columns.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ParameterError(f"data_csv {path}: column {column} must hold finite numbers, got "
+                                 f"{values[bad[0]]!r} in data row {bad[0] + 1} (empty cells read as nan)")
+    return columns["dt_ms"], columns["dw"], columns["sem"]
 
 
 def data_label(config) -> str:
