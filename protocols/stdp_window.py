@@ -181,7 +181,7 @@ def load_points(path):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             raise ParameterError(f"data_csv {path}: column {column} must hold finite numbers, got "
-                                 f"{values[bad[0]]!r} in data row {bad[0] + 1} (empty cells read as nan)")
+                                 f"{float(values[bad[0]])!r} in data row {bad[0] + 1} (empty cells read as nan)")
     return columns["dt_ms"], columns["dw"], columns["sem"]
 
 
