@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plasticity import PairSTDP, replay
-from plasticity.errors import ParameterError, check_int, check_positive
+from plasticity.errors import ParameterError, check_int, check_positive, validate
 
 from .common import check_backend, timed
 from .stdp_window import DIGITISED_LABEL, digitised_bi_poo, load_points, pairing_trains
@@ -54,6 +54,7 @@ class Config:
     frequency_hz: float = 1.0
 
     def __post_init__(self):
+        validate(self)   # every field by its annotation: type, finite (plasticity.errors)
         check_int("n_pairs", self.n_pairs, 1)
         check_positive("frequency_hz", self.frequency_hz, "Hz")
 
