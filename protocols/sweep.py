@@ -1,6 +1,6 @@
 """Parameter sweeps: a protocol run at every point of a grid of Config values x seeds.
 
-``protocols.sweep.run("bi_poo", {"synthetic_noise": [0.05, 0.2]}, seeds="0-3")`` runs the
+``protocols.sweep.run("song2000", {"rate_hz": [10.0, 20.0]}, seeds="0-3")`` runs the
 cartesian product of the grid values and the seeds (seeds innermost). Each point is an
 ordinary run directory of the results store (:func:`protocols.cli_run.run_and_save`, the code
 ``plab run`` uses, so a point is bitwise the same as ``plab run NAME --set key=value --seed S``),

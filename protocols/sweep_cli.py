@@ -10,11 +10,11 @@ import argparse
 import sys
 
 EPILOG = """examples:
-  plab sweep bi_poo --grid synthetic_noise=0.05,0.1,0.2 --seeds 0-9
+  plab sweep song2000 --grid rate_hz=10,15,20 --seeds 0-9
   plab sweep stdp_window --small --grid rule=pair,triplet --grid n_pairs=10,60 --out /tmp/window-sweep
-  plab sweep bi_poo --grid n_pairs=30,60 --seeds 0-3 --scheduler tcp://10.0.0.5:8786
-  plab show results/sweeps/bi_poo-1a2b3c4d        table: each measure, mean and s.d. over seeds
-  plab plot results/sweeps/bi_poo-1a2b3c4d        one figure per measure against each grid key
+  plab sweep song2000 --grid rate_hz=10,20 --seeds 0-3 --scheduler tcp://10.0.0.5:8786
+  plab show results/sweeps/song2000-1a2b3c4d      table: each measure, mean and s.d. over seeds
+  plab plot results/sweeps/song2000-1a2b3c4d      one figure per measure against each grid key
 Rerunning the same command resumes: finished points are skipped, the others run again."""
 
 
