@@ -249,7 +249,8 @@ class PairSTDP:
         Time constants of the potentiation and depression branches (ms). Defaults are the
         Bi & Poo fit used by Pfister & Gerstner 2006: 16.8 and 33.7 ms.
     a_plus, a_minus : float
-        Magnitudes (>= 0) of one pairing's weight change at dt -> 0, in weight units.
+        Magnitudes (>= 0) of one pairing's weight change at dt -> 0, in weight units (the
+        projection's: multiples of g_L for conductance synapses, pA current, mV delta).
     w_min, w_max : float
         Hard bounds; weights are clipped after every update. Also the span of the soft bounds.
     weight_dependence : "additive" | "multiplicative" | "power_law"

@@ -45,6 +45,11 @@ TRIPLET_SCHEMES = ("all_to_all", "nearest")
 class TripletSTDP:
     """Triplet STDP (Pfister & Gerstner 2006). Time constants in ms, amplitudes in weight units.
 
+    Weight units are the projection's (conductance synapses: multiples of the target's leak
+    conductance g_L; current: pA; delta: mV). The published sets are relative changes for
+    w0 = 1: on a weight scale w_max multiply the four amplitudes by w_max
+    (docs/your-own-network.md).
+
     ``tau_x`` is the presynaptic triplet trace (unused when ``a3_minus`` = 0), ``tau_y`` the
     postsynaptic one. Defaults: the visual-cortex all-to-all full set (= NEST 3.10
     ``stdp_triplet_synapse`` defaults). Weights are clipped to [w_min, w_max].
