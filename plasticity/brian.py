@@ -86,6 +86,11 @@ def to_brian(rule, *, weight: str = "w", transmit: str | None = None, delay_type
         ``transmit`` (give it the delay: ``S.transmit.delay = d``; ``S.post.delay = d``),
         while the plasticity of the ``pre`` pathway happens at emission.
     """
+    if isinstance(rule, modulated.DopamineSTDP):
+        if delay_type != "axonal":
+            raise ParameterError(f"delay_type must be 'axonal' for DopamineSTDP equations, got {delay_type!r}")
+        from .brian_modulated import dopamine_to_brian
+        return dopamine_to_brian(rule, weight=weight, transmit=transmit)
     if not hasattr(rule, "kernel_params"):
         raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
     if delay_type not in ("axonal", "dendritic"):
@@ -368,4 +373,5 @@ class _ClopathPlugin:
         self.k += 1
 
 
+from .brian_modulated import dopamine_rewards, dopamine_to_brian  # noqa: E402,F401
 from .brian_online import OnlineLearning, attach_eprop, attach_ottt, rsnn_gradients  # noqa: E402,F401
