@@ -46,14 +46,16 @@ class SNN:
     """Dense spiking network ``sizes = [n_in, n_1, ..., n_L, n_out]`` (L >= 1 hidden LIF layers,
     a non-spiking readout averaged over time).
 
-    Attributes: ``weights`` (W^1..W^{L+1}, each (n_post, n_pre)), ``bn_gamma`` and
+    ``dtype=np.float32`` computes in single precision (faster, as GPU frameworks train;
+    the gradient tests use the default float64). Attributes: ``weights`` (W^1..W^{L+1}, each
+    (n_post, n_pre)), ``bn_gamma`` and
     ``bn_beta`` (lambda^l, beta^l per hidden layer; empty lists for ``norm=None``),
     ``running_mean``/``running_var``, ``training`` (``train()``/``eval()``).
     """
 
     def __init__(self, sizes, *, T: int = 4, tau_decay: float = TAU_DECAY, v_th: float = V_TH,
                  norm: str | None = "tdbn", alpha: float = 1.0, surrogate=None, seed=None,
-                 residual: bool = False, eps: float = 1e-5, momentum: float = 0.1):
+                 residual: bool = False, eps: float = 1e-5, momentum: float = 0.1, dtype=np.float64):
         sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else sizes
         if not isinstance(sizes, list) or len(sizes) < 3:
             raise ParameterError(f"sizes must list at least [n_in, n_hidden, n_out], got {sizes!r}")
@@ -71,6 +73,9 @@ class SNN:
         if not 0.0 < self.momentum <= 1.0:
             raise ParameterError(f"momentum must be in (0, 1], got {momentum!r}")
         self.residual = bool(residual)
+        if np.dtype(dtype) not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise ParameterError(f"dtype must be float64 or float32, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
         self.seed = seed
         L = len(self.sizes) - 2
         self.shortcuts = tuple(l - 2 if self.residual and l >= 2 and l % 2 == 0 else -1 for l in range(L))
@@ -82,11 +87,11 @@ class SNN:
         base = self.alpha * self.v_th if self.norm == "tdbn" else 1.0
         self.bn_scale = [base * m for m in merge] if self.norm is not None else []
         rng = np.random.default_rng(seed)
-        self.weights = [rng.uniform(-1.0, 1.0, (n_post, n_pre)) / math.sqrt(n_pre)
+        self.weights = [(rng.uniform(-1.0, 1.0, (n_post, n_pre)) / math.sqrt(n_pre)).astype(self.dtype)
                         for n_pre, n_post in zip(self.sizes[:-1], self.sizes[1:])]
         hidden = self.sizes[1:-1] if self.norm is not None else []
-        self.bn_gamma = [np.ones(n) for n in hidden]
-        self.bn_beta = [np.zeros(n) for n in hidden]
+        self.bn_gamma = [np.ones(n, self.dtype) for n in hidden]
+        self.bn_beta = [np.zeros(n, self.dtype) for n in hidden]
         self.running_mean = [np.zeros(n) for n in hidden]
         self.running_var = [np.ones(n) for n in hidden]
         self.training = True

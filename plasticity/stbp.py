@@ -23,7 +23,8 @@ Backward (exact for this model with ds/du replaced by the surrogate psi)::
     BN:  dI = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),  dxhat = dJ*lambda*c
 
 This module imports nothing from ``models``: the network is read duck-typed through the
-attributes ``weights``, ``bn_gamma``, ``bn_beta``, ``bn_scale``, ``shortcuts``, ``norm``,
+attributes ``weights`` (their dtype, float64 or float32, is the computation's), ``bn_gamma``,
+``bn_beta``, ``bn_scale``, ``shortcuts``, ``norm``,
 ``tau_decay``, ``v_th``, ``eps``, ``T``, ``surrogate`` (a :class:`~plasticity.surrogate.Surrogate`),
 ``running_mean``, ``running_var`` and ``training``. The LIF time loops and the BN backward
 are Numba kernels; :func:`gradients_reference` is their plain-NumPy twin.
@@ -120,7 +121,7 @@ def bn_backward_reference(dJ, xhat, inv_std, gamma, scale):
 
 # -- forward ----------------------------------------------------------------------------------
 def _as_input(net, x) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=net.weights[0].dtype)
     n_in = net.weights[0].shape[1]
     if x.ndim == 2:  # direct encoding: the same analog input at every step
         x = np.repeat(x[:, None, :], net.T, axis=1)
@@ -255,7 +256,7 @@ def _backward(net, trace, g_out, detach_reset, reference):
             if reference:
                 d_current, g_gamma[l], g_beta[l] = bn_backward_reference(d2, x2, trace.inv_std[l], gamma, scale)
             else:
-                d_current, g_gamma[l], g_beta[l] = np.empty_like(d2), np.empty(n), np.empty(n)
+                d_current, g_gamma[l], g_beta[l] = np.empty_like(d2), np.empty(n, d2.dtype), np.empty(n, d2.dtype)
                 bn_backward(d2, x2, trace.inv_std[l], gamma, scale, d_current, g_gamma[l], g_beta[l])
             d_current = d_current.reshape(B, T, n)
         x_l = trace.inputs[l]

@@ -238,3 +238,21 @@ def test_defaults_are_zheng_2021():
     assert net.bn_scale == [0.5]
     res = SNN([2, 3, 3, 3, 2], residual=True)
     assert res.shortcuts == (-1, -1, 0) and res.bn_scale[2] == pytest.approx(0.5 / math.sqrt(2))
+
+
+def test_float32_network_follows_float64(rng):
+    """The same smoothed network in single precision: gradients of float32 dtype within 1e-3."""
+    net, x, y = make(rng, surrogate=SMOOTH)
+    single = SNN([5, 6, 6, 6, 3], T=5, surrogate=SMOOTH, dtype=np.float32)
+    for key, arrays in net.parameters().items():
+        for a, b in zip(arrays, single.parameters()[key]):
+            b[:] = a
+    g64, g32 = stbp.gradients(net, x, y), stbp.gradients(single, x, y)
+    for a, b in zip(g64["weights"] + g64["bn_gamma"], g32["weights"] + g32["bn_gamma"]):
+        assert b.dtype == np.float32
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-3 * np.abs(a).max())
+    opt = optim.Adam(lr=1e-2)
+    train_step(single, opt, x, y)
+    assert all(w.dtype == np.float32 for w in single.weights)
+    with pytest.raises(ParameterError, match="dtype"):
+        SNN([2, 3, 2], dtype=np.int32)
