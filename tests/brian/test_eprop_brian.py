@@ -117,3 +117,72 @@ def test_attach_names_what_is_missing():
         attach_eprop(rule, neurons, readout, output, output, tau_m=20.0, tau_out=10.0)
     with pytest.raises(ParameterError, match="rule must be a plasticity.OTTTRule"):
         attach_ottt(rule, neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0)
+
+
+@pytest.fixture
+def one_ms():
+    old = b2.defaultclock.dt
+    b2.defaultclock.dt = 1 * b2.ms
+    yield
+    b2.defaultclock.dt = old
+
+
+def test_attach_in_an_ode_network_matches_its_recorded_twin(one_ms):
+    """attach_eprop on a network integrated by Brian2 itself (leak in the groups slot, before the
+    threshold; arrivals after it): the gradients equal e-prop's equations applied in NumPy to the
+    recorded v (at the threshold test), spikes and readout (at the end of each step)."""
+    ms = b2.ms
+    rng = np.random.default_rng(7)
+    N, n_in, steps, tau_m, tau_out = 5, 4, 150, 20.0, 10.0
+    s_in, i_in = np.nonzero(rng.random((steps - 5, n_in)) < 0.25)
+    inputs = b2.SpikeGeneratorGroup(n_in, i_in, s_in * ms)
+    neurons = b2.NeuronGroup(N, "dv/dt = -v / (20*ms) : 1", threshold="v > 1", reset="v -= 1", method="exact")
+    y_star = b2.TimedArray(rng.standard_normal((steps, 1)), dt=1 * ms)
+    readout = b2.NeuronGroup(1, "dy/dt = -y / (10*ms) : 1\ny_star = y_star_values(t, i) : 1", method="exact",
+                             namespace=dict(y_star_values=y_star))
+    hidden = b2.Synapses(inputs, neurons, "w : 1", on_pre="v_post += w")
+    hidden.connect()
+    hidden.w = rng.uniform(0.2, 0.9, len(hidden))
+    rec = b2.Synapses(neurons, neurons, "w : 1", on_pre="v_post += w")
+    rec.connect(condition="i != j")
+    rec.w = rng.normal(0, 0.3, len(rec))
+    output = b2.Synapses(neurons, readout, "w : 1", on_pre="y_post += w")
+    output.connect()
+    output.w = rng.standard_normal(len(output))
+    learning = attach_eprop(EPropRule(), neurons, readout, [hidden, rec], output, tau_m=tau_m, tau_out=tau_out,
+                            threshold=1.0)
+    v_mon = b2.StateMonitor(neurons, "v", record=True, when="thresholds", order=-1)
+    y_mon = b2.StateMonitor(readout, ["y", "y_star"], record=True, when="end", order=-5)
+    in_mon, z_mon = b2.SpikeMonitor(inputs), b2.SpikeMonitor(neurons)
+    net = b2.Network(inputs, neurons, readout, hidden, rec, output, learning.objects, v_mon, y_mon, in_mon, z_mon)
+    net.run(steps * ms)
+    g = learning.gradients()
+
+    alpha, kappa = np.exp(-1.0 / tau_m), np.exp(-1.0 / tau_out)
+    psi = 0.3 * np.maximum(0.0, 1.0 - np.abs(v_mon.v[:].T - 1.0))                  # (steps, N)
+    def spikes(mon, n):
+        z = np.zeros((steps, n))
+        z[np.round(mon.t / ms).astype(int), mon.i[:]] = 1.0
+        return z
+    x, z = spikes(in_mon, n_in), spikes(z_mon, N)
+    err = (y_mon.y[:] - y_mon.y_star[:]).T                                       # (steps, 1)
+    w_out = np.zeros((N, 1))
+    w_out[output.i[:], output.j[:]] = output.w[:]
+    for syn, pre in ((hidden, x), (rec, z)):
+        xbar, ebar, grad = np.zeros(pre.shape[1]), np.zeros((N, pre.shape[1])), np.zeros((N, pre.shape[1]))
+        for s in range(steps):
+            if s:
+                xbar = alpha * (xbar + pre[s - 1])        # the leak acts on last step's arrivals
+            ebar = kappa * ebar + psi[s][:, None] * xbar[None, :]
+            if s < steps - 1:                             # L of the last step: applied at the next run
+                grad += (w_out @ err[s])[:, None] * ebar
+        got = g["hidden"][0 if syn is hidden else 1]
+        want = grad[syn.j[:], syn.i[:]]
+        assert np.abs(want).max() > 1e-3
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    zbar, g_out = np.zeros(N), np.zeros((N, 1))
+    for s in range(steps):
+        zbar = kappa * zbar + z[s]
+        g_out += zbar[:, None] * err[s][None, :]
+    np.testing.assert_allclose(g["output"], g_out[output.i[:], output.j[:]], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(learning.loss(), 0.5 * np.sum(err ** 2), rtol=1e-12)
