@@ -82,6 +82,8 @@ class Config:
         if len(self.sweep_rates_hz) == 1:
             raise ParameterError(f"sweep_rates_hz needs at least 2 rates (or none), got {self.sweep_rates_hz}")
         check_positive("sweep_duration_ms", self.sweep_duration_ms, "ms")
+        for name in ("a_plus_over_gmax", "a_minus_over_a_plus", "tau_plus", "tau_minus"):   # by their Config names
+            check_positive(name, getattr(self, name), "ms" if name.startswith("tau") else "")
         self.rule()
         self.neuron()
 
