@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plasticity.errors import ParameterError, check_non_negative, check_positive, param, validate
+from plasticity.errors import ParameterError, as_float_array, check_non_negative, check_positive, param, validate
 from plasticity.surrogate import as_surrogate
 from plasticity.voltage import AdExClopath
 
@@ -180,7 +180,7 @@ class Readout:
 
     def __post_init__(self):
         validate(self)
-        b = np.broadcast_to(np.asarray(self.bias, dtype=float), (self.n,)) \
+        b = np.broadcast_to(as_float_array("bias", self.bias), (self.n,)) \
             if np.ndim(self.bias) == 0 or np.size(self.bias) == self.n else None
         if b is None or not np.all(np.isfinite(b)):
             raise ParameterError(f"bias must be finite, a number or {self.n} values, got {self.bias!r}")
@@ -189,7 +189,7 @@ class Readout:
         elif self.labels is not None or self.trial is not None or self.window is not None:
             raise ParameterError("labels, trial and window belong to loss='ce', got them with loss='mse'")
         if self.target is not None and not callable(self.target):
-            t = np.asarray(self.target, dtype=float)
+            t = as_float_array("target", self.target)
             if t.ndim == 1 and self.n == 1:
                 t = t[:, None]
             if t.ndim != 2 or t.shape[1] != self.n:
@@ -267,8 +267,8 @@ class Readout:
 def _check_initial(name, spec, n):
     if spec is None or hasattr(spec, "sample"):
         return
-    values = np.asarray(spec, dtype=float) if not isinstance(spec, str) else None
-    if values is None or (values.ndim != 0 and values.shape != (n,)):
+    values = as_float_array(name, spec, "mV")
+    if values.ndim != 0 and values.shape != (n,):
         raise ParameterError(f"{name} must be a number (mV), {n} values or a distribution, got {spec!r}")
     if not np.all(np.isfinite(values)):
         raise ParameterError(f"{name} must be finite (mV), got {spec!r}")
@@ -296,7 +296,7 @@ class PoissonGroup:
 
     def __post_init__(self):
         validate(self)
-        rates = np.broadcast_to(np.asarray(self.rate, dtype=float), (self.n,)) \
+        rates = np.broadcast_to(as_float_array("rate", self.rate, "Hz"), (self.n,)) \
             if np.ndim(self.rate) == 0 or np.size(self.rate) == self.n else None
         if rates is None:
             raise ParameterError(f"rate must be a scalar or have n = {self.n} entries, got {np.size(self.rate)}")

@@ -46,9 +46,23 @@ def check_non_negative(name: str, value, unit: str = "") -> float:
 
 def check_choice(name: str, value, allowed) -> str:
     """One of a fixed set of strings."""
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ParameterError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
+
+
+def as_float_array(name: str, value, unit: str = "") -> np.ndarray:
+    """``value`` as a float64 array (a copy); ParameterError naming ``name`` when it is not
+    numbers (strings, None, ragged lists, objects). Bools are refused like everywhere else."""
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+        raise ParameterError(f"{name} must be numbers{_unit(unit)}, got {value!r}")
+    try:
+        out = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be numbers{_unit(unit)}, got {value!r}") from None
+    if np.asarray(value).dtype.kind in "bUSO" and np.asarray(value).size:
+        raise ParameterError(f"{name} must be numbers{_unit(unit)}, got {value!r}")
+    return out
 
 
 def check_int(name: str, value, minimum: int = 0) -> int:

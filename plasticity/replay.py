@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from . import stdp
-from .errors import ParameterError, check_dt, check_positive
+from .errors import ParameterError, as_float_array, check_dt, check_positive
 from .synapse_index import dense_index
 
 PRE, POST = 0, 1
@@ -124,7 +124,7 @@ def _spike_trains(name, trains):
 
 
 def _initial_weights(rule, w0, n_pre, n_post):
-    w = np.array(w0, dtype=float)
+    w = as_float_array("w0", w0)
     if w.shape != (n_post, n_pre):
         raise ParameterError(f"w0 must have shape (n_post, n_pre) = ({n_post}, {n_pre}), got {w.shape}")
     if not np.all(np.isfinite(w)):

@@ -28,7 +28,7 @@ import numpy as np
 import models
 from analysis.weights import bimodality
 from plasticity import PairSTDP
-from plasticity.errors import ParameterError, check_int, check_positive, validate
+from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, check_target, timed
 
@@ -82,8 +82,10 @@ class Config:
         if len(self.sweep_rates_hz) == 1:
             raise ParameterError(f"sweep_rates_hz needs at least 2 rates (or none), got {self.sweep_rates_hz}")
         check_positive("sweep_duration_ms", self.sweep_duration_ms, "ms")
-        for name in ("a_plus_over_gmax", "a_minus_over_a_plus", "tau_plus", "tau_minus"):   # by their Config names
-            check_positive(name, getattr(self, name), "ms" if name.startswith("tau") else "")
+        for name in ("a_plus_over_gmax", "a_minus_over_a_plus"):   # by their Config names, before the rule's
+            check_non_negative(name, getattr(self, name))
+        check_positive("tau_plus", self.tau_plus, "ms")
+        check_positive("tau_minus", self.tau_minus, "ms")
         self.rule()
         self.neuron()
 
