@@ -305,8 +305,9 @@ def _train_rsnn(config: Config, x, target):
 def run(config: Config, backend: str = "native") -> Result:
     check_backend(backend)
     if backend != "native":
-        raise ParameterError("backend must be 'native' for eprop_network (e-prop/OTTT run in models.Network; "
-                             "the Brian2 equations are planned), got 'brian2'")
+        raise ParameterError("backend must be 'native' for eprop_network (its current synapses, refractoriness and "
+                             "Poisson background are not expressed in Brian2 yet; e-prop itself runs in Brian2: "
+                             "plasticity.brian.attach_eprop), got 'brian2'")
     c = config
     provenance: dict = {}
     with timed(provenance, backend, c.seed):

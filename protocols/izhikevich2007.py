@@ -199,8 +199,9 @@ def build(config: Config):
 def run(config: Config, backend: str = "native", progress: bool = False) -> Result:
     check_backend(backend)
     if backend != "native":
-        raise ParameterError("izhikevich2007 runs on the native backend only (models.Network with the "
-                             "dopamine rule family); in Brian2 use plasticity.brian.attach_dopamine")
+        raise ParameterError("backend must be 'native' for izhikevich2007 (its Poisson sources and reward critic "
+                             "draw from the native generator); the rule itself runs in Brian2 as equations: "
+                             "plasticity.brian.to_brian(DopamineSTDP) + dopamine_rewards, got 'brian2'")
     c = config
     provenance: dict = {"reference": reference()}
     with timed(provenance, backend, c.seed):
