@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -76,7 +77,7 @@ def _read_bytes(path, what: str, where: str) -> bytes:
                 return f.read()
         with open(path, "rb") as f:
             return f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:   # gzip: bad header, truncated, corrupt stream
         raise ParameterError(f"{what} file {path!r} cannot be read: {exc}") from None
 
 

@@ -93,6 +93,10 @@ def test_idx_bad_files(tmp_path):
     (tmp_path / "bad.gz").write_bytes(b"not gzip at all")
     with pytest.raises(ParameterError, match="cannot be read"):
         datasets.load_idx(tmp_path / "bad.gz", lp)
+    whole = gzip.compress(struct.pack(">IIII", 2051, 3, 4, 4) + img)
+    (tmp_path / "cut.gz").write_bytes(whole[:-12])            # a download that stopped early
+    with pytest.raises(ParameterError, match="cut.gz' cannot be read"):
+        datasets.load_idx(tmp_path / "cut.gz", lp)
 
 
 @settings(max_examples=40, deadline=None)
