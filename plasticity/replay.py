@@ -96,7 +96,8 @@ def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, post_pre,
         else:
             stdp.on_post(p, state, w, in_start, in_stop, post_syn, post_pre, ev_neuron[e], ev_t[e])
         if b < boundaries.size and boundaries[b] == e:
-            saved[b, :] = w
+            for s in range(w.size):        # not saved[b, :] = w: a slice assignment compiles
+                saved[b, s] = w[s]         # Numba's shape-error formatting (seconds of cold compile)
             b += 1
 
 
