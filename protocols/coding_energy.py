@@ -30,16 +30,13 @@ from plasticity import optim, stbp
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from .common import check_backend, timed
-from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes
+from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes, parse_names
 
 CODINGS = ("rate", "latency")
 
 
 def parse_codings(text: str) -> list[str]:
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
-    if not names or len(set(names)) != len(names) or any(n not in CODINGS for n in names):
-        raise ParameterError(f"codings must be distinct names among {', '.join(CODINGS)}, comma-separated, got {text!r}")
-    return names
+    return parse_names("codings", text, CODINGS)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from plasticity.errors import ParameterError, check_int, check_positive, validat
 from plasticity.surrogate import Surrogate
 
 from .common import check_backend, timed
-from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes
+from .tdbn_depth import DataConfig, dataset_name, load_data, n_classes, parse_names
 
 SWEPT = ("rectangular", "dspike", "arctan", "fast_sigmoid")
 
@@ -68,13 +68,11 @@ class Config(DataConfig):
 
     def __post_init__(self):
         validate(self)   # every field by its annotation: type, finite (plasticity.errors)
-        kinds = self.kind_list()
+        self.kind_list()
         if len(self.widths) == 0:
             raise ParameterError("widths must list at least one width, got ()")
         for w in self.widths:
             check_positive("widths entry", w)
-        for k in kinds:
-            surrogate_for(k, 1.0, self.temperature)
         check_positive("temperature", self.temperature)
         for n in self.hidden:
             check_int("hidden entry", n, 1)
@@ -93,10 +91,7 @@ class Config(DataConfig):
         return cls(kinds="rectangular,dspike", widths=(0.5, 2.0), hidden=(32,), epochs=2)
 
     def kind_list(self) -> list[str]:
-        kinds = [k.strip() for k in str(self.kinds).split(",") if k.strip()]
-        if not kinds or len(set(kinds)) != len(kinds):
-            raise ParameterError(f"kinds must name distinct shapes among {', '.join(SWEPT)}, got {self.kinds!r}")
-        return kinds
+        return parse_names("kinds", self.kinds, SWEPT)
 
 
 @dataclass(frozen=True)

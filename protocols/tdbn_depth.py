@@ -83,12 +83,18 @@ def load_data(config: DataConfig):
     return data
 
 
-def parse_norms(text: str) -> list[str]:
-    """``"tdbn,bn,none"`` -> the list of names, validated (no repeats)."""
+def parse_names(name: str, text: str, allowed) -> list[str]:
+    """``"a,b"`` -> ``["a", "b"]``: at least one, distinct, each in ``allowed`` (ParameterError
+    naming the Config field ``name`` otherwise)."""
     names = [n.strip() for n in str(text).split(",") if n.strip()]
-    if not names or len(set(names)) != len(names) or any(n not in NORM_NAMES for n in names):
-        raise ParameterError(f"norms must be distinct names among {', '.join(NORM_NAMES)}, comma-separated, got {text!r}")
+    if not names or len(set(names)) != len(names) or any(n not in allowed for n in names):
+        raise ParameterError(f"{name} must be distinct names among {', '.join(allowed)}, comma-separated, got {text!r}")
     return names
+
+
+def parse_norms(text: str) -> list[str]:
+    """``"tdbn,bn,none"`` -> the list of names, validated."""
+    return parse_names("norms", text, tuple(NORM_NAMES))
 
 
 @dataclass(frozen=True)
