@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from plasticity import stbp
-from plasticity.errors import ParameterError, check_choice, check_finite, check_int, check_positive
+from plasticity.errors import ParameterError, check_finite, check_int, check_positive
 from plasticity.surrogate import Surrogate, as_surrogate
 
 NORMS = ("tdbn", "bn", None)
@@ -65,7 +65,9 @@ class SNN:
         if not 0.0 <= self.tau_decay <= 1.0:
             raise ParameterError(f"tau_decay must be in [0, 1] (a decay factor per step), got {tau_decay!r}")
         self.v_th = check_positive("v_th", v_th)
-        self.norm = check_choice("norm", norm, NORMS)
+        if norm is not None and (not isinstance(norm, str) or norm not in NORMS):
+            raise ParameterError(f"norm must be one of 'tdbn', 'bn' or None, got {norm!r}")
+        self.norm = norm
         self.alpha = check_positive("alpha", alpha)
         self.surrogate = Surrogate("rectangular", width=SURROGATE_WIDTH) if surrogate is None else as_surrogate(surrogate)
         self.eps = check_positive("eps", eps)
