@@ -26,9 +26,10 @@ node in NIR) and the smoothed model (``smooth=``) are refused.
 :class:`models.feedforward.SNN` (Zheng et al. 2021) resets to 0 through its decay gate,
 which is NIR's LIF with ``v_reset = 0``: each hidden layer is ``Linear(W)`` (``norm=None``) or
 ``Affine`` with the evaluation-mode batch norm folded in (running statistics), then
-``LIF``; the readout is ``Linear(W_out) -> Output`` and the logits are the **mean over the T
-steps** of the Output (graph metadata ``readout``). Residual shortcuts, ``tau_decay`` of 0
-or 1 and the logistic (smoothed) spike are refused. The feedforward net counts time in steps:
+``LIF``; a residual shortcut is an edge from the block input's ``LIF`` to the ``LIF`` it
+joins (NIR sums a node's inputs); the readout is ``Linear(W_out) -> Output`` and the logits
+are the **mean over the T steps** of the Output (graph metadata ``readout``). ``tau_decay``
+of 0 or 1 and the logistic (smoothed) spike are refused. The feedforward net counts time in steps:
 ``to_nir(net, dt=...)`` sets the step (ms, default 1).
 
 Every node also carries the project's own parameters under ``plab_*`` metadata keys, so
@@ -145,8 +146,6 @@ def _folded(net, l):
 def _snn_to_nir(net, method, dt_ms):
     import nir
 
-    if net.residual:
-        raise ParameterError("residual must be False to export to NIR (shortcuts are not mapped yet), got True")
     if not 0.0 < net.tau_decay < 1.0:
         raise ParameterError(f"tau_decay must be in (0, 1) to export to NIR as a LIF, got {net.tau_decay}")
     if net.surrogate.kind == "sigmoid":
@@ -170,6 +169,8 @@ def _snn_to_nir(net, method, dt_ms):
         nodes[f"lif{l}"] = nir.LIF(tau=_full(n, tau_of(alpha, dt_s, method)), r=_full(n, 1.0 / (1.0 - alpha)),
                                    v_leak=np.zeros(n), v_threshold=_full(n, net.v_th), v_reset=np.zeros(n))
         edges += [(prev, f"syn{l}"), (f"syn{l}", f"lif{l}")]
+        if net.shortcuts[l] >= 0:                       # residual: the block input's spikes join J
+            edges.append((f"lif{net.shortcuts[l]}", f"lif{l}"))
         prev = f"lif{l}"
     nodes["w_out"] = nir.Linear(weight=net.weights[-1].copy())
     nodes["output"] = nir.Output(output_type={"output": np.array([net.sizes[-1]])})
@@ -343,9 +344,12 @@ def _snn_from_nir(graph, kinds, dt_ms, dt_s, method, meta, T):
     if T is None:
         raise ParameterError("the graph has no metadata['plab_T']; pass T= (time steps per sample)")
     name = next(iter(kinds["Input"]))
-    layers = []                                           # (synapse node, LIF node)
+    layers, lif_names, skips = [], [], []                 # (synapse node, LIF node); shortcut edges
     while True:
-        syn_name, syn = _one(graph, _edges_from(graph, name), f"node after {name!r}")
+        after = _edges_from(graph, name)
+        skips += [(name, n) for n in after if type(graph.nodes[n]).__name__ == "LIF"]
+        syn_name, syn = _one(graph, [n for n in after if type(graph.nodes[n]).__name__ != "LIF"],
+                             f"Linear/Affine node after {name!r}")
         nxt = _edges_from(graph, syn_name)
         if type(syn).__name__ not in ("Linear", "Affine"):
             raise ParameterError(f"expected a Linear/Affine node after {name!r}, got {type(syn).__name__}")
@@ -358,6 +362,7 @@ def _snn_from_nir(graph, kinds, dt_ms, dt_s, method, meta, T):
         if type(nxt_node).__name__ != "LIF":
             raise ParameterError(f"expected a LIF after {syn_name!r}, got {type(nxt_node).__name__}")
         layers.append((syn, nxt_node))
+        lif_names.append(nxt_name)
         name = nxt_name
     alphas, v_ths = [], []
     for _, lif in layers:
@@ -384,7 +389,14 @@ def _snn_from_nir(graph, kinds, dt_ms, dt_s, method, meta, T):
               momentum=float(_scalar(meta, "plab_momentum", 0.1)))
     if surrogate_kw:
         kw["surrogate"] = Surrogate(**surrogate_kw)
-    net = SNN(sizes, T=int(T), tau_decay=tau_decay, v_th=v_th, norm=norm, **kw)
+    index = {n: l for l, n in enumerate(lif_names)}
+    found = [-1] * len(layers)
+    for src, dst in skips:
+        found[index[dst]] = index[src]
+    net = SNN(sizes, T=int(T), tau_decay=tau_decay, v_th=v_th, norm=norm, residual=any(k >= 0 for k in found), **kw)
+    if tuple(found) != net.shortcuts:
+        raise ParameterError(f"the LIF -> LIF shortcut edges {skips} are not the residual blocks of "
+                             f"models.feedforward.SNN (layer l >= 2, l even, from layer l - 2)")
     for l, (syn, _) in enumerate(layers):
         m = syn.metadata or {}
         if restorable:
@@ -403,28 +415,40 @@ def _snn_from_nir(graph, kinds, dt_ms, dt_s, method, meta, T):
 
 
 # -- a reference NIR simulator ------------------------------------------------------------
+def _schedule(graph, start):
+    """(nodes in topological order, the set of edges that close a cycle) by depth-first search."""
+    visiting, done, late, post = set(), set(), set(), []
+
+    def visit(u):
+        visiting.add(u)
+        for v in _edges_from(graph, u):
+            if v in visiting:
+                late.add((u, v))
+            elif v not in done:
+                visit(v)
+        visiting.discard(u)
+        done.add(u)
+        post.append(u)
+
+    visit(start)
+    return post[::-1], late
+
+
 def simulate(graph, x, *, dt: float | None = None, method: str | None = None) -> dict:
     """Run a graph of Input/Linear/Affine/LI/LIF/Threshold/Output nodes on ``x`` (batch, T, n_in)
     by the NIR equations discretised as in the module docstring (zero-order-hold input,
     ``method``'s leak), independently of the project's models.
 
-    Nodes are updated in breadth-first order from the Input; an edge from a node that comes
-    later (or the same) in that order is a recurrent edge and delivers the previous step's
-    output. A LIF spikes when v > v_threshold and then sets v = v_reset. Returns every node's
-    output, ``{name: (batch, T, n)}``.
+    An edge that closes a cycle (found by depth-first search from the Input) is recurrent and
+    delivers the previous step's output; every other node is updated in topological order
+    within the step. A LIF spikes when v > v_threshold and then sets v = v_reset. Returns
+    every node's output, ``{name: (batch, T, n)}``.
     """
     _by_type(graph)
     _, dt_s, method, _ = _dt(graph, dt, method)
     x = np.asarray(x, dtype=np.float64)
     inp = next(n for n, node in graph.nodes.items() if type(node).__name__ == "Input")
-    order, queue = {inp: 0}, [inp]
-    while queue:
-        name = queue.pop(0)
-        for nxt in _edges_from(graph, name):
-            if nxt not in order:
-                order[nxt] = len(order)
-                queue.append(nxt)
-    names = sorted(order, key=order.get)
+    names, late = _schedule(graph, inp)
     batch, T, _ = x.shape
     out = {}
     state = {}
@@ -441,8 +465,10 @@ def simulate(graph, x, *, dt: float | None = None, method: str | None = None) ->
                 continue
             total = 0.0
             for src in _edges_to(graph, name):
-                late = order[src] >= order[name]
-                total = total + (out[src][:, t - 1] if late and t > 0 else (0.0 if late else out[src][:, t]))
+                if (src, name) not in late:
+                    total = total + out[src][:, t]
+                elif t > 0:
+                    total = total + out[src][:, t - 1]
             if kind == "Linear":
                 y = total @ np.asarray(node.weight).T
             elif kind == "Affine":
