@@ -23,6 +23,10 @@ start as PyTorch's ``nn.Linear`` default, U(-1/sqrt(n_in), 1/sqrt(n_in)); lambda
 beta = 0. Running statistics for evaluation follow PyTorch's BatchNorm: momentum 0.1, the
 unbiased variance.
 
+``surrogate`` is a :class:`plasticity.surrogate.Surrogate` or a kind name; the kind
+``"sigmoid"`` makes the forward pass itself smooth (s = logistic(k (u - V_th))), the
+differentiable model the finite-difference tests check the gradients on.
+
 Gradients: :mod:`plasticity.stbp` (hand-written BPTT). Voltages are dimensionless (the
 model's units, V_th = 0.5), time in steps.
 """
