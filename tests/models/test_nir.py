@@ -132,6 +132,34 @@ def test_residual_feedforward_round_trip(tmp_path):
         mnir.from_nir(g)
 
 
+def test_foreign_feedforward_graph_imports(tmp_path):
+    """A graph as snnTorch writes one (Affine with bias, LIF with Euler tau = dt/(1 - beta),
+    r = tau/dt, dt = 1e-4 s not in the metadata): imported, it spikes as the graph says."""
+    rng = np.random.default_rng(11)
+    beta, dt = 0.8, 1e-4
+    tau = dt / (1 - beta)
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([5])}),
+        "fc0": nir.Affine(weight=rng.normal(0, 1, (9, 5)), bias=rng.normal(0, 0.3, 9)),
+        "lif0": nir.LIF(tau=np.full(9, tau), r=np.full(9, tau / dt), v_leak=np.zeros(9),
+                        v_threshold=np.full(9, 0.7), v_reset=np.zeros(9)),
+        "fc_out": nir.Linear(weight=rng.normal(0, 1, (3, 9))),
+        "output": nir.Output(output_type={"output": np.array([3])}),
+    }
+    edges = [("input", "fc0"), ("fc0", "lif0"), ("lif0", "fc_out"), ("fc_out", "output")]
+    g = through_file(nir.NIRGraph(nodes=nodes, edges=edges), tmp_path)
+    with pytest.raises(ParameterError, match="pass T="):
+        mnir.from_nir(g, dt=0.1, method="euler")
+    net = mnir.from_nir(g, dt=0.1, method="euler", T=10)
+    assert net.tau_decay == pytest.approx(beta, rel=1e-12) and net.v_th == 0.7 and net.norm == "bn"
+    x = rng.random((3, 10, 5)) * 2.0
+    trace = net.run(x)
+    assert 0.05 < float(np.mean(trace.s[0])) < 0.95
+    out = mnir.simulate(g, x, dt=0.1, method="euler")
+    np.testing.assert_array_equal(out["lif0"], trace.s[0])
+    np.testing.assert_allclose(out["output"].mean(axis=1), net.forward(x), atol=1e-12)
+
+
 def test_refusals():
     with pytest.raises(ParameterError, match="n_alif must be 0"):
         mnir.to_nir(RSNN(3, 4, 1, n_alif=2))
