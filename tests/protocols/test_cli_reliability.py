@@ -304,3 +304,24 @@ def test_config_that_is_a_directory_is_one_line(fake, tmp_path, capsys):
     assert cli.main(["run", "fake", "--config", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("plab: error: --config") and "Is a directory" in err and err.count("\n") == 1
+
+
+def test_clean_incomplete_and_show_of_a_partial_directory(fake, tmp_path, capsys):
+    Behaviour.run_raises = RuntimeError("boom")
+    with pytest.raises(RuntimeError):
+        run_fake(tmp_path)
+    incomplete = one_run(tmp_path)
+    assert cli.main(["show", str(incomplete)]) == 0                     # incomplete is a known, true state
+    out = capsys.readouterr().out
+    assert "status:     INCOMPLETE" in out and "failure:    reason: RuntimeError: boom" in out
+    stale = tmp_path / "fake" / ".20000101-000000.partial"
+    stale.mkdir()
+    (stale / "config.json").write_text("{}")
+    assert cli.main(["show", str(stale)]) == 2                          # a .partial directory is never complete
+    assert "status:     DAMAGED" in capsys.readouterr().out
+    assert cli.main(["clean", str(tmp_path)]) == 0
+    assert not stale.exists() and incomplete.exists()                   # only leftovers by default
+    assert capsys.readouterr().out.strip() == f"removed: {stale}"
+    assert cli.main(["clean", str(tmp_path), "--incomplete"]) == 0
+    assert not incomplete.exists()
+    assert capsys.readouterr().out.strip() == f"removed: {incomplete}"
