@@ -145,7 +145,8 @@ def _wait_for_partial(root: Path, proc, timeout=TIMEOUT_S):
     raise AssertionError("the run directory never appeared")
 
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                         pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow)])
 def test_signal_during_a_native_run(tmp_path, sig, status):
     proc = subprocess.Popen([sys.executable, "-m", "protocols.cli", *LONG_RUN, "--out", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
