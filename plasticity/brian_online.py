@@ -136,6 +136,26 @@ class OnlineLearning:
             w = np.append(np.asarray(self._output.synapses.w[:], dtype=float), 0.0)   # index -1: no synapse
             self._feedback.B = w[self._feedback_index]
 
+    def ce_gradients(self, label: int) -> tuple[dict, float]:
+        """CE (``ce_window`` given): the window's error err = (softmax(mean y) - onehot(label)) /
+        (batch * n_window) applied to the window sums (the same error at every window step, as
+        plasticity.eprop does): grad = L_j * sum(ebar), L = B err; output err * sum(zbar); bias
+        err * sum(cb). Returns ``(gradients as raw() gives them, -log p[label])``."""
+        from .readout import softmax_ce_error_reference
+
+        if not self._ce:
+            raise ParameterError("ce_gradients needs attach(..., ce_window=(t_start, t_stop))")
+        E = self._error_group
+        n_win = float(E.n_win[:][0])
+        if n_win < 1:
+            raise ParameterError("the CE window held no step")
+        loss, err = softmax_ce_error_reference(np.asarray(E.ysum[:], dtype=float), n_win, np.array(label),
+                                               1.0 / self._batch)
+        L = self._B @ err
+        hidden = [(L[p.j] * np.array(s.s_win[:], dtype=float), None) for s, p in zip(self._hidden_groups, self._hidden)]
+        out = err[self._output.j] * np.array(self._output_group.s_win[:], dtype=float)
+        return dict(hidden=hidden, output=out, bias=err * np.asarray(E.s_cb[:], dtype=float)), float(loss)
+
     def raw(self) -> dict:
         """Accumulators as NumPy arrays: ``hidden`` (list, per projection: grad, esum), ``output``
         (grad), ``bias`` (grad), ``counts`` (spikes per neuron)."""
@@ -212,7 +232,7 @@ def _gate(t_start, t_stop) -> tuple[str, dict]:
 
 def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, potential, threshold, output_var,
             target, psi, surrogate, v_scale, increment, increment_y, leak_when, t_start, t_stop, batch,
-            connections, feedback_weights, name):
+            connections, feedback_weights, name, ce_window=None):
     import brian2 as b2
 
     for group, what in ((neurons, "neurons"), (readout, "readout")):
@@ -240,8 +260,9 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
 
     # the readout: dimensionless output and target
     _require(readout, output_var, "readout", "the output y")
-    _require(readout, target, "readout", "the target y_star")
-    for var, role in ((output_var, "output"), (target, "target")):
+    if ce_window is None:
+        _require(readout, target, "readout", "the target y_star")
+    for var, role in ((output_var, "output"),) + (((target, "target"),) if ce_window is None else ()):
         if not readout.variables[var].dim.is_dimensionless:
             raise ParameterError(f"the readout's {role} {var!r} must be dimensionless, got {readout.variables[var].unit}")
 
@@ -285,14 +306,24 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
         H.beta_h = np.asarray(beta, dtype=float)
 
     # the error group: err = (y - y_star) / batch at the end of the step, the bias gradient
-    E = b2.NeuronGroup(n_out, "y_l : 1 (linked)\nys_l : 1 (linked)\nerr : 1\ncb : 1\ngb : 1\nsq : 1",
-                       namespace=dict(readout.namespace or {}, ep_scale_err=1.0 / batch, ep_kappa=timing.kappa, **gate_ns),
-                       name=f"{name}_error*")
+    ce = ce_window is not None
+    win, win_ns = _gate(*ce_window) if ce else ("", {})
+    win = win.replace("gate =", "win =")
+    e_model = "err : 1\ncb : 1\ngb : 1\nsq : 1" + ("\nysum : 1\ns_cb : 1\nn_win : 1" if ce else "")
+    E = b2.NeuronGroup(n_out, "y_l : 1 (linked)\n" + ("" if ce else "ys_l : 1 (linked)\n") + e_model,
+                       namespace=dict(readout.namespace or {}, ep_scale_err=1.0 / batch, ep_kappa=timing.kappa,
+                                      **gate_ns), name=f"{name}_error*")
     E.y_l = b2.linked_var(readout, output_var)
-    E.ys_l = b2.linked_var(readout, target)
-    E.run_regularly(f"{gate}\nerr = gate * (y_l - ys_l) * ep_scale_err\ncb = ep_kappa * cb + gate\ngb += err * cb\n"
-                    "sq += gate * (y_l - ys_l) * (y_l - ys_l)",
-                    when="end", order=0, name=f"{name}_error_step*")
+    if ce:   # the error exists at the end of the window only: window sums here, applied by gradients(labels)
+        E.namespace.update({k.replace("ep_t", "ep_w"): v for k, v in win_ns.items()})
+        win = win.replace("ep_t", "ep_w")
+        E.run_regularly(f"{gate}\n{win}\ncb = ep_kappa * cb + gate\nysum += win * y_l\ns_cb += win * cb\n"
+                        "n_win += win", when="end", order=0, name=f"{name}_error_step*")
+    else:
+        E.ys_l = b2.linked_var(readout, target)
+        E.run_regularly(f"{gate}\nerr = gate * (y_l - ys_l) * ep_scale_err\ncb = ep_kappa * cb + gate\n"
+                        "gb += err * cb\nsq += gate * (y_l - ys_l) * (y_l - ys_l)",
+                        when="end", order=0, name=f"{name}_error_step*")
 
     # the learning signal, summed (computed in the groups slot at H.order - 1)
     F = b2.Synapses(E, H, "B : 1\nL_post = B * err_pre : 1 (summed)", name=f"{name}_feedback*")
@@ -313,14 +344,17 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
 
     # eligibility synapses, one per hidden projection (same pairs and delays)
     use_reg = rule.c_reg > 0
-    model = ["xbar : 1", "ebar : 1", "g : 1"] + (["eps_a : 1"] if alif else []) + (["esum : 1"] if use_reg else [])
+    model = (["xbar : 1", "ebar : 1", "g : 1"] + (["eps_a : 1"] if alif else []) + (["esum : 1"] if use_reg else [])
+             + (["s_win : 1"] if ce else []))
     e_code = [gate, f"elig = gate * {psi_name}_post * (xbar{' - beta_h_post * eps_a' if alif else ''})",
               "ebar = ep_kappa_e * ebar + elig"]
     if alif:
         e_code.append("eps_a = ep_rho * eps_a + elig")
     if use_reg:
         e_code.append("esum += elig")
-    s_ns = dict(h_ns, ep_decay=timing.decay, ep_kappa_e=timing.kappa_e, ep_rho=timing.rho, ep_inc=float(increment),
+    if ce:
+        e_code += [win, "s_win += win * ebar"]
+    s_ns = dict(h_ns, **({k.replace("ep_t", "ep_w"): v for k, v in win_ns.items()} if ce else {}), ep_decay=timing.decay, ep_kappa_e=timing.kappa_e, ep_rho=timing.rho, ep_inc=float(increment),
                 **gate_ns)
     groups = []
     for k, p in enumerate(projections):
@@ -331,18 +365,23 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
             S.delay = p.delay * b2.second
         S.run_regularly("xbar = ep_decay * xbar", when=leak_when, order=1, name=f"{name}_trace{k}*")
         S.run_regularly("\n".join(e_code), when="after_thresholds", order=0, name=f"{name}_elig{k}*")
-        S.run_regularly("g += L_post * ebar", when="groups", order=-49, name=f"{name}_grad{k}*")
+        if not ce:
+            S.run_regularly("g += L_post * ebar", when="groups", order=-49, name=f"{name}_grad{k}*")
         groups.append(S)
 
     # the readout's own gradient: zbar = dy/dw on the output pairs
-    O = b2.Synapses(neurons, E, "zbar : 1\ng : 1", on_pre="zbar += ep_inc_y",
-                    namespace=dict(ep_kappa=timing.kappa, ep_inc_y=float(increment_y)), name=f"{name}_readout*")
+    O = b2.Synapses(neurons, E, "zbar : 1\ng : 1" + ("\ns_win : 1" if ce else ""), on_pre="zbar += ep_inc_y",
+                    namespace=dict(ep_kappa=timing.kappa, ep_inc_y=float(increment_y),
+                                   **({k.replace("ep_t", "ep_w"): v for k, v in win_ns.items()} if ce else {})),
+                    name=f"{name}_readout*")
     O.connect(i=out.i, j=out.j)
     O.run_regularly("zbar = ep_kappa * zbar", when=leak_when, order=1, name=f"{name}_ztrace*")
-    O.run_regularly("g += err_post * zbar", when="end", order=1, name=f"{name}_readout_grad*")
+    O.run_regularly(f"{win}\ns_win += win * zbar" if ce else "g += err_post * zbar", when="end", order=1,
+                    name=f"{name}_readout_grad*")
     monitor = b2.SpikeMonitor(neurons, record=False, name=f"{name}_counts*") if use_reg else None
     objects = [H, E, F, O] + groups + ([monitor] if monitor is not None else [])
     learning = OnlineLearning(rule, objects, projections, out, groups, O, E, monitor, dt_ms)
+    learning._B, learning._ce, learning._batch = np.asarray(B, dtype=float), ce, batch
     if rule.feedback == "symmetric":     # F synapse (k -> j) reads output synapse (j -> k)
         position = {(a, b): s for s, (a, b) in enumerate(zip(out.i.tolist(), out.j.tolist()))}
         learning._feedback = F
@@ -359,6 +398,14 @@ def _decays(dt_ms: float, tau_m, tau_out, tau_a):
     return alpha, kappa, rho
 
 
+def _window(value):
+    if value is None:
+        return None
+    if len(value) != 2:
+        raise ParameterError(f"ce_window must be (t_start, t_stop) in ms, got {value!r}")
+    return _as_ms(value[0], "ce_window start"), _as_ms(value[1], "ce_window stop")
+
+
 def _as_ms(value, name):
     import brian2 as b2
 
@@ -372,7 +419,7 @@ def _as_ms(value, name):
 def attach_eprop(rule, neurons, readout, hidden, output, *, tau_m, tau_out, beta=None, tau_a=None, potential="v",
                  threshold="v_th", output_var="y", target="y_star", psi=None, surrogate="triangular", gamma=0.3,
                  v_scale=1.0, increment=1.0, increment_y=1.0, leak_when="groups", t_start=None, t_stop=None,
-                 batch=1, connections=None, name="eprop"):
+                 batch=1, connections=None, ce_window=None, name="eprop"):
     """Add e-prop (``rule``: a :class:`plasticity.EPropRule`) to your own Brian2 network.
 
     ``neurons``: your recurrent ``NeuronGroup``, with a membrane potential ``potential`` (volt
@@ -391,7 +438,9 @@ def attach_eprop(rule, neurons, readout, hidden, output, *, tau_m, tau_out, beta
     (``surrogate``, ``gamma``) is :mod:`plasticity.surrogate`'s with v_th = ``v_scale`` mV.
     Learning happens for t_start < t < t_stop (ms, None: always); ``batch`` divides the error.
     ``connections``: ``{synapses: (i, j[, delay_s[, w]])}``, needed on cpp_standalone (where
-    indices cannot be read before the run).
+    indices cannot be read before the run). ``ce_window=(t0, t1)`` (ms): cross-entropy on the
+    mean of y over t0 < t < t1 instead of MSE (no target needed); read the result with
+    ``learning.ce_gradients(label)``.
 
     Returns :class:`OnlineLearning`; add ``learning.objects`` to your network.
     """
@@ -415,13 +464,13 @@ def attach_eprop(rule, neurons, readout, hidden, output, *, tau_m, tau_out, beta
                    surrogate=Surrogate(kind=as_surrogate(surrogate).kind, gamma=gamma), v_scale=v_scale,
                    increment=increment, increment_y=increment_y, leak_when=leak_when, t_start=_as_ms(t_start, "t_start"),
                    t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections, feedback_weights=None,
-                   name=name)
+                   name=name, ce_window=_window(ce_window))
 
 
 def attach_ottt(rule, neurons, readout, hidden, output, *, tau_m, tau_out, potential="v", threshold="v_th",
                 output_var="y", target="y_star", psi=None, surrogate="triangular", gamma=0.3, v_scale=1.0,
                 increment=1.0, increment_y=1.0, leak_when="groups", t_start=None, t_stop=None, batch=1,
-                connections=None, name="ottt"):
+                connections=None, ce_window=None, name="ottt"):
     """Add OTTT (``rule``: a :class:`plasticity.OTTTRule`, variant A: gradients accumulated)
     to your own Brian2 network; arguments as :func:`attach_eprop` (no ALIF path: OTTT has
     none). The presynaptic trace decays with ``rule.lam`` (default exp(-dt/tau_m)), the
@@ -440,7 +489,7 @@ def attach_ottt(rule, neurons, readout, hidden, output, *, tau_m, tau_out, poten
                    surrogate=Surrogate(kind=as_surrogate(surrogate).kind, gamma=gamma), v_scale=v_scale,
                    increment=increment, increment_y=increment_y, leak_when=leak_when, t_start=_as_ms(t_start, "t_start"),
                    t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections, feedback_weights=None,
-                   name=name)
+                   name=name, ce_window=_window(ce_window))
 
 
 # -- the RSNN of models.rsnn in Brian2 ---------------------------------------------------------
@@ -516,15 +565,17 @@ def _check_x(rsnn, x, target):
     return x, target
 
 
-def rsnn_learning(b2, rsnn, x, target, rule):
+def rsnn_learning(b2, rsnn, x, target, rule, window=None):
     """``(network dict, OnlineLearning)``: :func:`rsnn_network` with ``rule`` attached, learning
     from RSNN step 0 to T-1 (Brian2 steps 1 .. T; run T + 2 steps: the learning signal of step T
-    is applied at the start of step T + 1)."""
+    is applied at the start of step T + 1). ``window`` (steps): CE over the last ``window``
+    steps (``target`` unused) instead of MSE."""
     p = rsnn.params
-    nw = rsnn_network(b2, rsnn, x, target)
     T = x.shape[0]
+    nw = rsnn_network(b2, rsnn, x, np.zeros((T, p.n_out)) if window is not None else target)
     common = dict(tau_m=p.tau_m, tau_out=p.tau_out, psi="psi", leak_when="before_synapses",
-                  t_start=0.5 * p.dt, t_stop=(T + 0.5) * p.dt, connections=nw["pairs"])
+                  t_start=0.5 * p.dt, t_stop=(T + 0.5) * p.dt, connections=nw["pairs"],
+                  ce_window=None if window is None else ((T - window + 0.5) * p.dt, (T + 0.5) * p.dt))
     if isinstance(rule, EPropRule):
         alif = dict(beta=rsnn.beta_vec, tau_a=p.tau_a) if p.n_alif else {}
         learning = attach_eprop(rule, nw["rec"], nw["out"], [nw["w_in"], nw["w_rec"]], nw["w_out"], **common, **alif)
@@ -535,11 +586,13 @@ def rsnn_learning(b2, rsnn, x, target, rule):
     return nw, learning
 
 
-def rsnn_gradients(rsnn, x, target, *, rule="eprop", device="numpy", **options) -> dict:
+def rsnn_gradients(rsnn, x, target, *, rule="eprop", device="numpy", loss="mse", window=None, **options) -> dict:
     """The gradients ``{"w_in", "w_rec", "w_out", "b_out"}`` of ``rsnn`` (a ``models.rsnn.RSNN``)
     on one sequence, input spikes ``x`` (T, n_in) of 0/1 and MSE ``target`` (T, n_out), computed
     by Brian2 equations on ``device`` ("numpy", "cython" or "cpp_standalone").
 
+    ``loss="ce"``: ``target`` is the integer label of the sequence and ``window`` the decision
+    window in steps (default T), as ``plasticity.eprop.gradients`` takes them.
     ``rule``: "eprop" (``options``: ``feedback``, ``B``, ``seed``, ``c_reg``, ``f_target`` as
     :class:`plasticity.EPropRule`; the reset path dropped) or "ottt" (``lam``, ``c_reg``,
     ``f_target``; variant A), or a rule instance. Equal to
@@ -559,16 +612,29 @@ def rsnn_gradients(rsnn, x, target, *, rule="eprop", device="numpy", **options) 
         except TypeError as exc:
             raise ParameterError(f"unknown option for rule {rule!r}: {exc}") from None
     check_choice("device", device, DEVICES)
-    x, target = _check_x(rsnn, x, target)
+    check_choice("loss", loss, ("mse", "ce"))
+    if loss == "ce":
+        from .bptt import check_target, check_window
+
+        x, _ = _check_x(rsnn, x, np.zeros((np.shape(x)[0] if np.ndim(x) == 2 else 0, rsnn.n_out)))
+        label = int(check_target(np.atleast_1d(target), "ce", 1, x.shape[0], rsnn.n_out)[0])
+        window = check_window(window, x.shape[0])
+    else:
+        if window is not None:
+            raise ParameterError("window belongs to loss='ce'")
+        x, target = _check_x(rsnn, x, target)
     T = x.shape[0]
     p = rsnn.params
     with brian_target(device, p.dt) as b2:
-        nw, learning = rsnn_learning(b2, rsnn, x, target, online)
+        nw, learning = rsnn_learning(b2, rsnn, x, target, online, window if loss == "ce" else None)
         spikes = b2.SpikeMonitor(nw["rec"], name="rsnn_spikes*") if online.c_reg > 0 else None
         net = b2.Network(*(obj for key, obj in nw.items() if key != "pairs"), *learning.objects,
                          *([spikes] if spikes is not None else []))
         net.run((T + 2) * p.dt * b2.ms)
         raw = learning.raw()
+        if loss == "ce":
+            ce, _ = learning.ce_gradients(label)
+            raw = dict(ce, hidden=[(g, es) for (g, _), (_, es) in zip(ce["hidden"], raw["hidden"])])
         counts = None
         if spikes is not None:
             t_ms = np.asarray(spikes.t / b2.ms)
