@@ -117,8 +117,8 @@ def figure(doc: dict, measure: str):
             fixed = dict(zip(others, combo))
             series = [next(c for c in table_ if c.values == {**fixed, key: v}) for v in values]
             label = ", ".join(f"{k}={_text(v)}" for k, v in fixed.items()) or None
-            ax.errorbar(x, [c.mean for c in series], yerr=np.nan_to_num([c.sd for c in series]), marker="o",
-                        capsize=3, label=label)
+            mean, sd = np.array([[c.mean, c.sd] for c in series], dtype=float).T
+            ax.errorbar(x, mean, yerr=np.nan_to_num(sd), marker="o", capsize=3, label=label)
         if not numeric:
             ax.set_xticks(x, [_text(v) for v in values])
         ax.set(xlabel=key, ylabel=measure)

@@ -298,3 +298,40 @@ def test_a_damaged_sweep_file_is_one_line(tmp_path, capsys):
     (tmp_path / "sweep.json").write_text("[1, 2]")
     with pytest.raises(ParameterError, match="is not a sweep file"):
         sweep.run("stdp_window", {"n_pairs": [2]}, small=True, out=tmp_path)
+
+
+def test_table_and_figure_of_a_two_key_sweep_document(tmp_path, rng):
+    """sweep_show on a hand-made sweep.json: a numeric and a categorical key, 3 seeds, one failed
+    and one pending point; the means and s.d. against numpy, the figure's lines against them."""
+    from protocols import sweep_show
+
+    grid = {"rate_hz": [10.0, 20.0, 40.0], "rule": ["pair", "triplet"]}
+    points, values = [], {}
+    for combo in sweep_show.grid_points({"grid": grid}):
+        for seed in range(3):
+            x = float(rng.normal())
+            status = "failed" if (combo["rule"], combo["rate_hz"], seed) == ("pair", 20.0, 1) else "done"
+            status = "pending" if (combo["rule"], combo["rate_hz"], seed) == ("triplet", 40.0, 2) else status
+            points.append(dict(index=len(points), values=combo, seed=seed, status=status, run=None,
+                               error="ValueError: boom" if status == "failed" else None,
+                               measures={"m": x} if status == "done" else {}))
+            if status == "done":
+                values.setdefault((combo["rate_hz"], combo["rule"]), []).append(x)
+    doc = dict(protocol="demo", small=False, backend="native", grid=grid, seeds=[0, 1, 2], points=points)
+    cells = {(c.values["rate_hz"], c.values["rule"]): c for c in sweep_show.cells(doc, "m")}
+    for key, xs in values.items():
+        assert cells[key].n == len(xs) and cells[key].mean == pytest.approx(np.mean(xs), rel=1e-15)
+        assert cells[key].sd == pytest.approx(np.std(xs, ddof=1), rel=1e-14)
+    text = sweep_show.table(doc, tmp_path)
+    assert "points:     18: 16 done, 1 failed, 1 pending" in text
+    assert "#7 rate_hz=20.0 rule=pair seed=1: ValueError: boom" in text
+    row = next(line for line in text.splitlines() if line.startswith("  20.0     pair"))
+    assert row.split()[2:] == [f"{np.mean(values[20.0, 'pair']):.4g}", f"{np.std(values[20.0, 'pair'], ddof=1):.4g}", "2"]
+
+    fig = sweep_show.figure(doc, "m")
+    by_rate, by_rule = fig.axes
+    assert [t.get_text() for t in by_rule.get_xticklabels()] == ["pair", "triplet"]
+    for line, rule in zip(by_rate.get_lines()[::3], grid["rule"]):   # errorbar: data line, then 2 caps
+        np.testing.assert_array_equal(line.get_xdata(), grid["rate_hz"])
+        np.testing.assert_allclose(line.get_ydata(), [np.mean(values[r, rule]) for r in grid["rate_hz"]], rtol=1e-15)
+    assert sweep_show.write_figures(doc, tmp_path / "figs") == [tmp_path / "figs" / "sweep_m.png"]
