@@ -326,7 +326,8 @@ def test_table_and_figure_of_a_two_key_sweep_document(tmp_path, rng):
     assert "points:     18: 16 done, 1 failed, 1 pending" in text
     assert "#7 rate_hz=20.0 rule=pair seed=1: ValueError: boom" in text
     row = next(line for line in text.splitlines() if line.startswith("  20.0     pair"))
-    assert row.split()[2:] == [f"{np.mean(values[20.0, 'pair']):.4g}", f"{np.std(values[20.0, 'pair'], ddof=1):.4g}", "2"]
+    xs = values[20.0, "pair"]
+    assert row.split()[2:] == [f"{np.mean(xs):.4g}", f"{np.std(xs, ddof=1):.4g}", "2"]
 
     fig = sweep_show.figure(doc, "m")
     by_rate, by_rule = fig.axes
