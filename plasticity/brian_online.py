@@ -232,7 +232,7 @@ def _gate(t_start, t_stop) -> tuple[str, dict]:
 
 def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, potential, threshold, output_var,
             target, psi, surrogate, v_scale, increment, increment_y, leak_when, t_start, t_stop, batch,
-            connections, feedback_weights, name, ce_window=None):
+            connections, name, ce_window=None):
     import brian2 as b2
 
     for group, what in ((neurons, "neurons"), (readout, "readout")):
@@ -329,14 +329,11 @@ def _attach(rule, neurons, readout, hidden, output, *, timing: Timing, beta, pot
     F = b2.Synapses(E, H, "B : 1\nL_post = B * err_pre : 1 (summed)", name=f"{name}_feedback*")
     F.connect(i=np.tile(np.arange(n_out), n), j=np.repeat(np.arange(n), n_out))
     if rule.feedback == "symmetric":
-        if feedback_weights is None:
-            if out.w is None:
-                raise ParameterError("connections of the output Synapses must give w (4th entry) for symmetric "
-                                     "feedback on cpp_standalone")
-            B = np.zeros((n, n_out))
-            np.add.at(B, (out.i, out.j), out.w)
-        else:
-            B = feedback_weights
+        if out.w is None:
+            raise ParameterError("connections of the output Synapses must give w (4th entry) for symmetric "
+                                 "feedback on cpp_standalone")
+        B = np.zeros((n, n_out))
+        np.add.at(B, (out.i, out.j), out.w)
     else:
         B = rule.feedback_matrix(n, n_out)
     f_j, f_k = np.repeat(np.arange(n), n_out), np.tile(np.arange(n_out), n)
@@ -463,7 +460,7 @@ def attach_eprop(rule, neurons, readout, hidden, output, *, tau_m, tau_out, beta
                    potential=potential, threshold=threshold, output_var=output_var, target=target, psi=psi,
                    surrogate=Surrogate(kind=as_surrogate(surrogate).kind, gamma=gamma), v_scale=v_scale,
                    increment=increment, increment_y=increment_y, leak_when=leak_when, t_start=_as_ms(t_start, "t_start"),
-                   t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections, feedback_weights=None,
+                   t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections,
                    name=name, ce_window=_window(ce_window))
 
 
@@ -488,7 +485,7 @@ def attach_ottt(rule, neurons, readout, hidden, output, *, tau_m, tau_out, poten
                    threshold=threshold, output_var=output_var, target=target, psi=psi,
                    surrogate=Surrogate(kind=as_surrogate(surrogate).kind, gamma=gamma), v_scale=v_scale,
                    increment=increment, increment_y=increment_y, leak_when=leak_when, t_start=_as_ms(t_start, "t_start"),
-                   t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections, feedback_weights=None,
+                   t_stop=_as_ms(t_stop, "t_stop"), batch=batch, connections=connections,
                    name=name, ce_window=_window(ce_window))
 
 
@@ -581,8 +578,6 @@ def rsnn_learning(b2, rsnn, x, target, rule, window=None):
         learning = attach_eprop(rule, nw["rec"], nw["out"], [nw["w_in"], nw["w_rec"]], nw["w_out"], **common, **alif)
     else:
         learning = attach_ottt(rule, nw["rec"], nw["out"], [nw["w_in"], nw["w_rec"]], nw["w_out"], **common)
-    if p.n_alif and not isinstance(rule, EPropRule):
-        pass  # OTTT has no adaptation path: psi of the ALIF neurons is used as is (as plasticity.ottt)
     return nw, learning
 
 
