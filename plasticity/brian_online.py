@@ -110,6 +110,7 @@ class OnlineLearning:
         self._error_group, self._monitor, self._dt = error_group, monitor, dt_ms
         self._count0 = 0.0
         self._feedback = self._feedback_index = None
+        self._B, self._ce, self._batch = None, False, 1
 
     def reset(self) -> None:
         """Restart the accumulation (runtime targets; the traces and the network go on, as
@@ -122,8 +123,12 @@ class OnlineLearning:
         self._output_group.g = 0.0
         self._error_group.gb = 0.0
         self._error_group.sq = 0.0
+        if self._ce:
+            for group in self._hidden_groups + [self._output_group]:
+                group.s_win = 0.0
+            self._error_group.ysum = self._error_group.s_cb = self._error_group.n_win = 0.0
         if self._monitor is not None:
-            self._count0 = np.asarray(self._monitor.count[:], dtype=float)
+            self._count0 = np.array(self._monitor.count[:], dtype=float)   # a copy: the view is live
 
     def loss(self) -> float:
         """0.5 * the sum over steps and outputs of (y - y_star)^2 since :meth:`reset` (as

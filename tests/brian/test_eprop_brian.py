@@ -199,3 +199,24 @@ def test_attach_in_an_ode_network_matches_its_recorded_twin(one_ms):
         g_out += zbar[:, None] * err[s][None, :]
     np.testing.assert_allclose(g["output"], g_out[output.i[:], output.j[:]], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(learning.loss(), 0.5 * np.sum(err ** 2), rtol=1e-12)
+
+
+def test_reset_restarts_the_accumulation(one_ms):
+    neurons, readout, hidden, output = user_network()
+    hidden.w = 3.0
+    output.w = 0.5
+    neurons.v_th = 1 * b2.mV
+    learning = attach_eprop(EPropRule(c_reg=1.0), neurons, readout, hidden, output, tau_m=20.0, tau_out=10.0)
+    spikes = b2.SpikeMonitor(neurons)
+    net = b2.Network(hidden.source, neurons, readout, hidden, output, learning.objects, spikes)
+    net.run(5 * b2.ms)
+    assert learning.raw()["counts"].sum() == spikes.num_spikes > 0
+    assert learning.loss() > 0
+    learning.reset()
+    before = np.bincount(spikes.i[:], minlength=4)
+    hidden.source.set_spikes([0, 1], [6, 7] * b2.ms)
+    net.run(5 * b2.ms)
+    assert learning.loss() > 0 and spikes.num_spikes > before.sum()
+    np.testing.assert_array_equal(learning.raw()["counts"], np.bincount(spikes.i[:], minlength=4) - before)
+    learning.reset()
+    assert learning.loss() == 0 and not np.any(learning.gradients(n_steps=10)["output"])
