@@ -56,8 +56,11 @@ from plasticity.voltage import AdExClopath
 SYNAPSES = ("current", "conductance", "delta")
 RESETS = ("value", "subtract")
 MAX_RATE_HZ = 1e5   # a Poisson source emits at most one spike per step; 100 kHz fills 0.01 ms steps
+MAX_NEURONS = 10 ** 8   # per group: one float64 array of the group is then 800 MB
+
+
 def _n_param():
-    return param(kind="int", ge=1, doc="number of neurons")
+    return param(kind="int", ge=1, le=MAX_NEURONS, doc="number of neurons")
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,17 @@ def check_non_negative(name: str, value, unit: str = "") -> float:
 
 
 def check_choice(name: str, value, allowed) -> str:
-    """One of a fixed set of strings."""
-    if not isinstance(value, str) or value not in allowed:
+    """One of a fixed set of values (strings, or None where allowed); arrays are refused."""
+    if isinstance(value, np.ndarray) or not _member(value, allowed):
         raise ParameterError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
+
+
+def _member(value, allowed) -> bool:
+    try:
+        return bool(value in allowed)
+    except (TypeError, ValueError):
+        return False
 
 
 def as_float_array(name: str, value, unit: str = "") -> np.ndarray:
