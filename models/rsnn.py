@@ -38,6 +38,8 @@ from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regul
                              check_window, log_softmax, loss_and_error, rate_regularization)
 from plasticity.readout import readout_step
 from plasticity.rsnn_step import input_current, neuron_step
+
+from .validate import check_seed
 from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
 F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (analysis/data/plasticity_data.json)
@@ -123,7 +125,7 @@ class RSNN:
                  tau_out=20.0, v_th=1.0, gamma=0.3, seed=None, surrogate="triangular", smooth=None):
         self.params = RSNNParams(n_in, n_rec, n_out, n_alif, dt, tau_m, tau_a, beta, tau_out, v_th,
                                  gamma, surrogate, smooth)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         self.seed = seed
         self.w_in = rng.standard_normal((n_rec, n_in)) / math.sqrt(n_in)
         w_rec = rng.standard_normal((n_rec, n_rec)) / math.sqrt(n_rec)
