@@ -38,9 +38,9 @@ from plasticity.bptt import (LOSSES, accuracy, ce_error, check_loss, check_regul
                              check_window, log_softmax, loss_and_error, rate_regularization)
 from plasticity.readout import readout_step
 from plasticity.rsnn_step import input_current, neuron_step
+from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
 from .validate import check_seed
-from plasticity.surrogate import Surrogate, psi_reference, smooth_spike_reference
 
 F_TARGET_HZ = 10.0  # Bellec et al. 2020 firing-rate regularization target (analysis/data/plasticity_data.json)
 
