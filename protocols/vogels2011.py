@@ -312,13 +312,13 @@ def plot(result: Result):
     ax.plot(k, wi / max(wi.max(), 1e-300), "s-", color="C3", label=f"inhibitory, learned (corr {result.cotuning:.2f})")
     ax.plot(k, wi0 / max(wi.max(), 1e-300), ":", color="C3", label="inhibitory, initial")
     ax.set_xlabel("input group")
-    ax.set_ylabel("weight (normalised)")
+    ax.set_ylabel("group mean weight / largest")
     ax.legend(fontsize="x-small")
     ax = axes["wtraj"]
     for g in range(c.n_groups):
         ax.plot(result.w_t / 1000.0, result.w_inh[:, result.inh_group == g].mean(1), label=f"group {g}")
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("mean inhibitory weight (g_L)")
+    ax.set_ylabel("mean inhibitory w / g_L")
     ax.legend(fontsize="xx-small", ncol=2)
     return {"vogels2011": fig}
 
