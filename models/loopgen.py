@@ -42,20 +42,16 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
         if monitor_full(mon):
             return k
         t = k * net.dt
-        record_state(k, net, mon)                                        # 1
-        n_neuron = integrate(k, net, spiked)                             # 2-3
+{record_state}        n_neuron = integrate(k, net, spiked)                             # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
         for p in range(n_proj):                                          # 4
             n_arr = propagate(net, p, k, spiked, n_sp, input_ring, arrived)
 {on_pre}
-        flush_input_ring(k, net, input_ring)
-        for p in range(n_proj):                                          # 5
+{flush_input_ring}        for p in range(n_proj):                                          # 5
             n_post = post_targets(net, p, k, spiked, n_neuron, arrived)
 {on_post}
-        readouts(k, k_chunk, net)                                        # 6
-        modulators(k, net, spiked, n_sp)                                 # 7
-{on_step}
+{readouts}{modulators}{on_step}
     return k_stop
 '''
 
@@ -72,8 +68,19 @@ _STEP = '''\
 _LOADED: dict = {}
 
 
-def source(families) -> str:
-    """The generated module's text for ``families`` (a tuple of Family, in loop order)."""
+# Stages a network may not need (no state monitor, no per-synapse delays, no readout, no
+# modulator): left out of its loop, so that they are not compiled for it. Their lines:
+OPTIONAL = {
+    "record_state": "        record_state(k, net, mon)                                        # 1\n",
+    "flush_input_ring": "        flush_input_ring(k, net, input_ring)\n",
+    "readouts": "        readouts(k, k_chunk, net)                                        # 6\n",
+    "modulators": "        modulators(k, net, spiked, n_sp)                                 # 7\n",
+}
+
+
+def source(families, stages=tuple(OPTIONAL)) -> str:
+    """The generated module's text for ``families`` (a tuple of Family, in loop order) with
+    the optional ``stages`` (names of :data:`OPTIONAL`) the network needs."""
     imports, blocks = [], {"on_pre": [], "on_post": [], "on_step": []}
     for f, fam in enumerate(families):
         for hook in fam.hooks:
@@ -86,24 +93,26 @@ def source(families) -> str:
             blocks["on_step"].append(_STEP.format(f=f))
     return _TEMPLATE.format(names=", ".join(f.name for f in families) or "none",
                             imports="\n".join(imports),
+                            **{name: line if name in stages else "" for name, line in OPTIONAL.items()},
                             **{k: "\n".join(v) if v else "            pass" if k != "on_step" else ""
                                for k, v in blocks.items()})
 
 
-def loop_name(families, graph=None) -> str:
+def loop_name(families, graph=None, stages=tuple(OPTIONAL)) -> str:
     """The generated module's name for ``families``: a hash of its text, of the Numba
     dependency set of :mod:`models.simulate` and of the families' kernel modules (see
     :mod:`plasticity.jit_cache`). ``graph`` (a ``ModuleGraph``; default: the packages as this
     process imported them) lets a test ask what an edit would do without making it."""
     graph = _graph() if graph is None else graph
-    parts = [source(families), graph.digest("models.simulate"), source_digest(families, graph)]
+    parts = [source(families, stages), graph.digest("models.simulate"), source_digest(families, graph)]
     return "plab_loop_" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-def loop_for(families):
-    """The compiled ``run_steps`` for this tuple of families (generated and imported once)."""
-    text = source(families)
-    name = loop_name(families)
+def loop_for(families, stages=tuple(OPTIONAL)):
+    """The compiled ``run_steps`` for this tuple of families and these optional stages
+    (generated and imported once)."""
+    text = source(families, stages)
+    name = loop_name(families, stages=stages)
     if name in _LOADED:
         return _LOADED[name]
     path = _directory() / f"{name}.py"

@@ -540,7 +540,11 @@ class _Built:
         self.family_records = tuple(fam.build([(p, proj) for p, proj in enumerate(net.projections)
                                                if proj.rule is not None and family_of(proj.rule) is fam], self)
                                     for fam in families)
-        self.run_steps = loop_for(families)
+        stages = [name for name, needed in (("record_state", bool(net.state_records)), ("flush_input_ring", n_ring > 0),
+                                            ("readouts", bool(self.readout_groups)),
+                                            ("modulators", self.modulators.level.size + self.modulators.crit_i.shape[0] > 0))
+                  if needed]
+        self.run_steps = loop_for(families, tuple(stages))
         # monitors
         self.spike_mask = np.zeros(self.n_total, np.bool_)
         for rec in net.spike_records:
@@ -925,7 +929,7 @@ def integrate(k, net, spiked):
     """Stages 2-3 for every LIF and AdEx group: integrate, threshold, reset. Writes the
     spiking neurons into ``spiked`` and returns their number."""
     neu = net.neurons
-    n_sp = 0
+    n_sp = np.int64(0)          # not the literal 0: Numba would compile every callee twice
     for g in range(neu.groups.shape[0]):
         c = neu.consts[g]
         kind = c[KIND]
