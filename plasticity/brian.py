@@ -86,13 +86,10 @@ def to_brian(rule, *, weight: str = "w", transmit: str | None = None, delay_type
         ``transmit`` (give it the delay: ``S.transmit.delay = d``; ``S.post.delay = d``),
         while the plasticity of the ``pre`` pathway happens at emission.
     """
-    if isinstance(rule, modulated.DopamineSTDP):
-        if delay_type != "axonal":
-            raise ParameterError(f"delay_type must be 'axonal' for DopamineSTDP equations, got {delay_type!r}")
-        from .brian_modulated import dopamine_to_brian
-        return dopamine_to_brian(rule, weight=weight, transmit=transmit)
     if not hasattr(rule, "kernel_params"):
-        raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got {type(rule).__name__}")
+        hint = "; for DopamineSTDP use dopamine_to_brian(rule)" if isinstance(rule, modulated.DopamineSTDP) else ""
+        raise ParameterError(f"rule must be a spike-timing rule (PairSTDP, TripletSTDP), got "
+                             f"{type(rule).__name__}{hint}")
     if delay_type not in ("axonal", "dendritic"):
         raise ParameterError(f"delay_type must be 'axonal' or 'dendritic', got {delay_type!r}")
     b2 = _brian()

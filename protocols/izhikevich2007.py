@@ -201,7 +201,7 @@ def run(config: Config, backend: str = "native", progress: bool = False) -> Resu
     if backend != "native":
         raise ParameterError("backend must be 'native' for izhikevich2007 (its Poisson sources and reward critic "
                              "draw from the native generator); the rule itself runs in Brian2 as equations: "
-                             "plasticity.brian.to_brian(DopamineSTDP) + dopamine_rewards, got 'brian2'")
+                             "plasticity.brian.dopamine_to_brian + dopamine_rewards, got 'brian2'")
     c = config
     provenance: dict = {"reference": reference()}
     with timed(provenance, backend, c.seed):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from plasticity import DopamineSTDP
-from plasticity.brian import brian_target, dopamine_rewards, to_brian
+from plasticity.brian import brian_target, dopamine_rewards, dopamine_to_brian, to_brian
 from plasticity.errors import ParameterError
 from plasticity.modulated import replay_modulated
 
@@ -24,7 +24,7 @@ def brian_weights(rule, pre, post, reward_t, amount, w0, steps, device):
             return b2_.SpikeGeneratorGroup(len(tr), idx, np.concatenate(tr) * b2_.ms, name=name)
         g_pre, g_post = gen(pre, "pre"), gen(post, "post")
         g_reward = gen([reward_t], "reward")
-        S = b2_.Synapses(g_pre, g_post, name="da_stdp", **to_brian(rule))
+        S = b2_.Synapses(g_pre, g_post, name="da_stdp", **dopamine_to_brian(rule))
         i = np.repeat(np.arange(len(pre)), len(post))
         j = np.tile(np.arange(len(post)), len(pre))
         S.connect(i=i, j=j)
@@ -73,4 +73,6 @@ def test_rewards_need_dopamine_synapses():
     with pytest.raises(ParameterError, match="made with dopamine_to_brian"):
         dopamine_rewards(DopamineSTDP(), g, S)
     with pytest.raises(ParameterError, match="weight must be 'w'"):
-        to_brian(DopamineSTDP(), weight="g")
+        dopamine_to_brian(DopamineSTDP(), weight="g")
+    with pytest.raises(ParameterError, match="use dopamine_to_brian"):
+        to_brian(DopamineSTDP())
