@@ -461,6 +461,52 @@ class Network:
             raise ParameterError("the network has not run yet")
         return self._built.view
 
+    # --- checkpoints --------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the whole network to ``path``: structure, state, weights, rule state, delay
+        rings, random streams, recordings and the time. ``Network.load(path).run(T)`` then gives
+        bitwise what this network would give by running on. A pickle, written to a temporary
+        file and renamed (an interrupted save leaves the previous file); load only files you
+        trust. Functions given to :meth:`add_operation` are saved by reference (module-level
+        functions and methods of picklable objects)."""
+        import os
+        import pickle
+        from pathlib import Path
+        path = Path(path)
+        if path.is_dir():
+            raise ParameterError(f"path must be a file name, got the directory {str(path)!r}")
+        try:
+            payload = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise ParameterError(f"the network cannot be saved: {exc} (operations added with add_operation "
+                                 "must be module-level functions or methods of picklable objects)") from None
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(payload)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """The network saved by :meth:`save` at ``path``, ready to run on."""
+        import pickle
+        from pathlib import Path
+        try:
+            with open(Path(path), "rb") as fh:
+                net = pickle.load(fh)
+        except FileNotFoundError:
+            raise ParameterError(f"path {str(path)!r} does not exist") from None
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            raise ParameterError(f"path {str(path)!r} is not a saved Network ({exc})") from None
+        if not isinstance(net, cls):
+            raise ParameterError(f"path {str(path)!r} holds a {type(net).__name__}, not a saved Network")
+        if net._built is not None:
+            net._built.relink()
+        return net
+
 
 class _Built:
     """The network flattened into arrays for the compiled loop."""
@@ -544,7 +590,8 @@ class _Built:
                                             ("readouts", bool(self.readout_groups)),
                                             ("modulators", self.modulators.level.size + self.modulators.crit_i.shape[0] > 0))
                   if needed]
-        self.run_steps = loop_for(families, tuple(stages))
+        self.stages = tuple(stages)
+        self.run_steps = loop_for(families, self.stages)
         # monitors
         self.spike_mask = np.zeros(self.n_total, np.bool_)
         for rec in net.spike_records:
@@ -561,6 +608,24 @@ class _Built:
         self.spike_store = [(_Growing(np.int64), _Growing(float)) for _ in net.spike_records]
         self.state_store = [_Growing(float, r.neurons.size) for r in net.state_records]
         self.weight_store = [(_Growing(float), _Growing(float, r.projection.n_syn)) for r in net.weight_records]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["run_steps"]          # compiled code: generated again (or loaded from cache) on load
+        return state
+
+    def __setstate__(self, state):
+        from .loopgen import loop_for
+        self.__dict__.update(state)
+        self.run_steps = loop_for(self.families, self.stages)
+
+    def relink(self):
+        """After unpickling: the projections' weights and the records view the loop's arrays again
+        (a pickled view is a copy)."""
+        so = self.wiring.syn_off
+        for p, proj in enumerate(self.net.projections):
+            proj.w = self.wiring.w[so[p]:so[p + 1]]
+        self._publish()
 
     def family_data(self, family):
         for fam, data in zip(self.families, self.family_records):

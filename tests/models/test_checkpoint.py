@@ -1,0 +1,89 @@
+"""Network.save / Network.load: a run stopped at any step and resumed from the file gives bitwise
+the spikes, weights, state recordings and rule state of the run that was never stopped (issue 13
+item 16) — with Poisson inputs, axonal and dendritic delays, per-synapse delays, a plastic
+recurrent projection, several chunks per run."""
+import numpy as np
+import pytest
+
+import models
+import plasticity
+from plasticity.errors import ParameterError
+
+
+def build(seed=11):
+    net = models.Network(dt=0.1, seed=seed, chunk=37.0)
+    inputs = net.add(models.PoissonGroup(60, rate=30.0))
+    cells = net.add(models.LIF(12, synapses="conductance", tau_m=10.0, v_th=-54.0, v_reset=-60.0,
+                               e_leak=-70.0, t_ref=2.0, v_init=models.uniform(-65.0, -55.0)))
+    other = net.add(models.LIF(8, synapses="current", t_ref=2.0, i_ext=300.0))
+    net.connect(inputs, cells, weight=models.uniform(0.05, 0.3), delay=1.5,
+                rule=plasticity.PairSTDP(a_plus=0.01, a_minus=0.0105, w_max=0.3))
+    net.connect(cells, cells, weight=models.uniform(0.0, 0.02), connectivity=models.fixed_probability(0.3),
+                delay=2.0, delay_type="dendritic",
+                rule=plasticity.TripletSTDP(w_max=0.05))
+    net.connect(cells, other, weight=models.uniform(10.0, 40.0), delay=models.uniform(0.5, 4.0))
+    records = (net.record_spikes(cells), net.record_spikes(other), net.record_state(cells, "v", every=0.5),
+               net.record_weights(net.projections[0], every=20.0))
+    return net, records
+
+
+def outcome(net, records):
+    s_cells, s_other, v, w = records
+    return [s_cells.i, s_cells.t, s_other.i, s_other.t, v.values, w.w, w.t] + [p.w for p in net.projections]
+
+
+@pytest.mark.parametrize("cut", [0.1, 37.0, 51.3, 149.9])
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path, cut):
+    total = 150.0
+    net, records = build()
+    net.run(total)
+    want = outcome(net, records)
+    assert want[0].size > 20 and np.ptp(net.projections[0].w) > 0     # it spikes and learns
+
+    first, _ = build()
+    first.run(cut)
+    first.save(tmp_path / "net.plab")
+    del first
+    resumed = models.Network.load(tmp_path / "net.plab")
+    resumed.run(round(total - cut, 1))
+    got = outcome(resumed, (resumed.spike_records[0], resumed.spike_records[1], resumed.state_records[0],
+                            resumed.weight_records[0]))
+    for a, b in zip(got, want):
+        assert np.array_equal(a, b)
+    assert resumed.t == pytest.approx(total)
+
+
+def test_the_projection_weights_are_the_simulated_ones_after_loading(tmp_path):
+    net, _ = build()
+    net.run(20.0)
+    net.save(tmp_path / "a.plab")
+    loaded = models.Network.load(tmp_path / "a.plab")
+    loaded.run(30.0)
+    view = loaded.view().wiring.w
+    so = loaded.view().wiring.syn_off
+    assert np.shares_memory(loaded.projections[0].w, view)
+    assert np.array_equal(loaded.projections[0].w, view[so[0]:so[1]])
+
+
+def test_save_is_atomic_and_bad_files_are_named(tmp_path):
+    net, _ = build()
+    net.run(5.0)
+    target = tmp_path / "n.plab"
+    net.save(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["n.plab"]       # no temporary file left
+    (tmp_path / "junk").write_bytes(b"not a network")
+    with pytest.raises(ParameterError, match="not a saved Network"):
+        models.Network.load(tmp_path / "junk")
+    with pytest.raises(ParameterError, match="does not exist"):
+        models.Network.load(tmp_path / "missing")
+    with pytest.raises(ParameterError, match="directory"):
+        net.save(tmp_path)
+
+
+def test_an_operation_that_cannot_be_saved_is_named(tmp_path):
+    net, _ = build()
+    net.add_operation(lambda n: None, every=10.0)
+    net.run(10.0)
+    with pytest.raises(ParameterError, match="add_operation"):
+        net.save(tmp_path / "x.plab")
+    assert not list(tmp_path.iterdir())
