@@ -955,13 +955,13 @@ def _delay_steps(delay_ms, dt):
 # (models.loopgen) calls them and, between them, the rule families' hooks.
 # ----------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def monitor_full(mon):
     """True when the spike buffer could overflow in the next step (the chunk is cut there)."""
     return mon.spike_n[0] > mon.spike_room
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_state(k, net, mon):
     """Stage 1: state monitors sample the values at the start of step k."""
     neu = net.neurons
@@ -989,7 +989,7 @@ def record_state(k, net, mon):
             mon.out_n[e] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def integrate(k, net, spiked):
     """Stages 2-3 for every LIF and AdEx group: integrate, threshold, reset. Writes the
     spiking neurons into ``spiked`` and returns their number."""
@@ -1052,7 +1052,7 @@ def integrate(k, net, spiked):
     return n_sp
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
     """Stages 2-3 for a LIF group without adaptation, subtractive reset or psi (most networks):
     the arithmetic of the general loop of :func:`integrate`, in two passes so that the first
@@ -1099,7 +1099,7 @@ def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
 TINY = 1e-150
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _settle(x, rest):
     """``rest`` when x is within TINY of it: a quantity that decays exponentially (silent
     inputs, a membrane at rest 0) would otherwise reach subnormal numbers after ~15 000
@@ -1130,7 +1130,7 @@ def _adex_group(k, dt, neu, g, c, spiked, n_sp):
     return n_sp
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def emit_sources(s, src_ptr, src_ids, spiked, n_sp):
     """Stage 3 for the sources: append the step's Poisson and generator spikes."""
     for e in range(src_ptr[s], src_ptr[s + 1]):
@@ -1139,7 +1139,7 @@ def emit_sources(s, src_ptr, src_ids, spiked, n_sp):
     return n_sp
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_spikes(k, spiked, n_sp, mon):
     for e in range(n_sp):
         if mon.spike_mask[spiked[e]]:
@@ -1148,7 +1148,7 @@ def record_spikes(k, spiked, n_sp, mon):
             mon.spike_n[0] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deliver(wr, p, j, neu):
     """Add the current weights of presynaptic trace index j's synapses to their targets."""
     m = wr.meta
@@ -1160,14 +1160,14 @@ def _deliver(wr, p, j, neu):
         target[shift + wr.post_idx[s]] += wr.w[s]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _slot(wr, ring_base, p, step, ring, width):
     """(counter index, first entry) of projection p's delay-ring slot for ``step``."""
     slot = step % ring
     return wr.ring_off[p] + slot, ring_base[p] + slot * width
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def propagate(net, p, k, spiked, n_sp, input_ring, arrived):
     """Stage 4 for projection p: deliver the arriving spikes; write into ``arrived`` the
     presynaptic trace indices whose plasticity event is now (arrival for axonal delays,
@@ -1225,7 +1225,7 @@ def propagate(net, p, k, spiked, n_sp, input_ring, arrived):
     return n_arr
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def flush_input_ring(k, net, input_ring):
     """End of stage 4: inputs of heterogeneous-delay projections due at step k."""
     neu = net.neurons
@@ -1237,7 +1237,7 @@ def flush_input_ring(k, net, input_ring):
         input_ring[slot_in, n, 1] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def post_targets(net, p, k, spiked, n_neuron_spikes, arrived):
     """Stage 5 for projection p: write into ``arrived`` the postsynaptic trace indices whose
     spike reaches the synapses now (delayed if dendritic) and return their number."""
@@ -1271,7 +1271,7 @@ def post_targets(net, p, k, spiked, n_neuron_spikes, arrived):
     return n_out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def readouts(k, k_chunk, net):
     """Stage 6: y <- kappa*y + inputs of the step + b and the bias trace cb <- kappa*cb + 1;
     then the error of the step's phase: MSE err = y - target (gb += err*cb); CE: window sums
@@ -1322,7 +1322,7 @@ def readouts(k, k_chunk, net):
                 ro.scb[n] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def modulators(k, net, spiked, n_sp):
     """Stage 7: decay every modulator by one step, run the critics on the step's spikes,
     then add the releases due at step k (scheduled, then the critics' pending ones)."""
@@ -1365,7 +1365,7 @@ def modulators(k, net, spiked, n_sp):
             q += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _release(md, m, amount, k):
     md.level[m] += amount
     md.release[m] += amount
