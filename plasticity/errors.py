@@ -190,11 +190,12 @@ class Spec:
 
     def allowed(self) -> str:
         """What the spec allows, in words ("a finite number > 0 ms")."""
-        if self.choices:
+        if self.choices and self.kind != "tuple":
             text = f"one of {', '.join(map(repr, self.choices))}"
         else:
-            text = {"float": "a finite number", "int": "an integer", "bool": "True or False",
-                    "str": "a string", "any": "any value"}[self.kind]
+            text = (f"a sequence of {self.choices[0]} values" if self.kind == "tuple" else
+                    {"float": "a finite number", "int": "an integer", "bool": "True or False",
+                     "str": "a string", "any": "any value"}[self.kind])
             bounds = self.bounds()
             if bounds:
                 text += " " + bounds
@@ -358,7 +359,7 @@ def describe(cls) -> list[dict]:
         default = f.default if f.default is not dataclasses.MISSING else None
         rows.append({"name": f.name, "type": getattr(f.type, "__name__", str(f.type)), "default": default,
                      "unit": rule.unit if rule else "", "description": rule.doc if rule else "",
-                     "allowed": rule.allowed() if rule and rule.kind != "tuple" else ""})
+                     "allowed": rule.allowed() if rule else ""})
     return rows
 
 

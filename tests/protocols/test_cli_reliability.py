@@ -209,7 +209,7 @@ def test_interrupt_during_startup_prints_no_traceback(tmp_path):
     assert proc.stderr.strip() == "plab: interrupted by SIGINT (signal 2)"
 
 
-def test_ascii_terminal_does_not_fail_after_saving(fake, tmp_path, capsys, monkeypatch):
+def test_ascii_terminal_does_not_fail_after_saving(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "protocols.cli", "run", "stdp_window", "--small", "--no-figures",
                            "--out", str(tmp_path)], capture_output=True, timeout=TIMEOUT_S,
                           env={**os.environ, "PYTHONIOENCODING": "ascii"})
