@@ -326,3 +326,13 @@ def test_clean_incomplete_and_show_of_a_partial_directory(fake, tmp_path, capsys
     assert cli.main(["clean", str(tmp_path), "--incomplete"]) == 0
     assert not incomplete.exists()
     assert capsys.readouterr().out.strip() == f"removed: {incomplete}"
+
+
+@pytest.mark.parametrize("assignment, key", [("v_th=nan", "v_th"), ("v_rest=inf", "v_rest"),
+                                             ("delay_max_ms=nan", "delay_max_ms")])
+def test_non_finite_config_values_refused_before_running(tmp_path, capsys, assignment, key):
+    """Issue 13 item 3: `plab run izhikevich2007 --small --set v_th=nan` exited 0 and stored NaN."""
+    assert cli.main(["run", "izhikevich2007", "--small", "--set", assignment, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"plab: error: {key} must be a finite number") and err.count("\n") == 1
+    assert not (tmp_path / "izhikevich2007").exists()
