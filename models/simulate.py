@@ -12,7 +12,8 @@ Update order inside one time step k (t = k * dt), identical in the Brian2 backen
    computed for groups whose rules read it; source groups (Poisson, generators) emit their
    step-k spikes;
 4. **propagate**: every spike arriving at a synapse now (emitted at step k - D for a delay of
-   D steps) adds the synapse's current weight to the target's g_e/I_e or g_i/I_i (seen by
+   D steps) adds the synapse's current weight to the target's g_e/I_e or g_i/I_i (g in units
+   of the leak conductance, I in pA; seen by
    the integration of step k + 1), and *then* the rule's presynaptic event runs at the
    synapse (hook ``on_pre``: depression) — Brian2's ``on_pre = "g += w; <plasticity>"`` order;
 5. **postsynaptic plasticity events** of the spikes of step k (hook ``on_post``: potentiation);
@@ -304,8 +305,9 @@ class Network:
         """Connect two added groups; returns the :class:`Projection`.
 
         ``weight``: constant, per-synapse array (in the order of the pairs the pattern
-        yields) or a distribution (``models.uniform``); conductance mode: units of the leak
-        conductance; current mode: pA; delta synapses and readouts: mV (readout: y units).
+        yields) or a distribution (``models.uniform``); conductance mode: dimensionless, a
+        multiple of the target's leak conductance g_L = c_m/tau_m (g in nS = w * c_m/tau_m;
+        docs/conventions.md); current mode: pA; delta synapses and readouts: mV (readout: y units).
         ``delay`` in ms. ``rule``: a rule with a family (:mod:`plasticity.contract`);
         ``modulator``: the :class:`Modulator` a modulated rule reads; ``readout``: the
         :class:`Readout` whose error a gradient rule (e-prop, OTTT) learns from.
