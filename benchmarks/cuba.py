@@ -34,6 +34,9 @@ interfere; NUMBA_NUM_THREADS=1 for the native side, OpenMP off for Brian2. Times
 * cpp_standalone: compile = code generation and ``make``; sim = wall time of the binary
   (``device.run()``), best of --repeat.
 
+CPU time (user + system: ``process_time`` natively, the binary's rusage for Brian2) is
+reported beside wall time; on a shared machine it is the less load-sensitive of the two.
+
 Usage: python benchmarks/cuba.py [--sizes 4000,16000] [--models cuba,coba] [--duration 2]
        [--repeat 2] [--seeds 0] [--engines native,cpp_standalone] [--write-results]
 """
@@ -44,6 +47,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -158,15 +162,16 @@ def run_native(spec: Spec, duration_ms: float, repeat: int) -> dict:
     warm, _, _ = build_native(spec)
     warm.run(20.0)
     compile_s = time.perf_counter() - tic
-    sims = []
+    sims, cpus = [], []
     for _ in range(repeat):
         tic = time.perf_counter()
         net, rec_e, rec_i = build_native(spec)
         setup_s = time.perf_counter() - tic
-        tic = time.perf_counter()
+        tic, cpu = time.perf_counter(), time.process_time()
         net.run(duration_ms)
         sims.append(time.perf_counter() - tic)
-    return dict(compile_s=compile_s, setup_s=setup_s, sim_s=min(sims), sim_runs=sims,
+        cpus.append(time.process_time() - cpu)
+    return dict(compile_s=compile_s, setup_s=setup_s, sim_s=min(sims), sim_runs=sims, cpu_s=min(cpus),
                 spikes_e=np.asarray(rec_e.i), spikes_i=np.asarray(rec_i.i))
 
 
@@ -226,13 +231,16 @@ def run_brian(spec: Spec, duration_ms: float, repeat: int) -> dict:
     tic = time.perf_counter()
     b2.device.build(directory=directory, compile=True, run=False)
     compile_s = time.perf_counter() - tic
-    sims = []
+    sims, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         tic = time.perf_counter()
         b2.device.run(directory=directory, with_output=False)
         sims.append(time.perf_counter() - tic)
-    idx = np.asarray(monitor.i[:])
-    return dict(compile_s=compile_s, setup_s=0.0, sim_s=min(sims), sim_runs=sims,
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    idx = np.array(monitor.i[:])
+    return dict(compile_s=compile_s, setup_s=0.0, sim_s=min(sims), sim_runs=sims, cpu_s=min(cpus),
                 spikes_e=idx[idx < spec.n_e], spikes_i=idx[idx >= spec.n_e] - spec.n_e)
 
 
@@ -250,7 +258,7 @@ def one(engine: str, model: str, n: int, seed: int, duration_ms: float, repeat: 
     out.update(engine=engine, model=model, n=n, seed=seed, duration_ms=duration_ms, n_syn=n_syn,
                spikes=int(spikes_e.size + spikes_i.size), events=events,
                rate_hz=float((spikes_e.size + spikes_i.size) / n / (duration_ms / 1000.0)),
-               events_per_s=events / out["sim_s"])
+               events_per_s=events / out["sim_s"], events_per_cpu_s=events / out["cpu_s"])
     return out
 
 
@@ -265,15 +273,17 @@ def measure(engine, model, n, seed, duration_ms, repeat) -> dict:
 
 
 def table(rows) -> str:
-    lines = ["| model | N | synapses | seed | engine | rate (Hz) | spikes | events | compile (s) | sim (s) "
-             "| M events/s | native / Brian2 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | N | synapses | seed | engine | rate (Hz) | spikes | events | compile (s) | sim wall (s) "
+             "| sim CPU (s) | M events/s (wall) | M events/s (CPU) | native / Brian2 (wall; CPU) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by_key = {(r["model"], r["n"], r["seed"], r["engine"]): r for r in rows}
     for r in rows:
         peer = by_key.get((r["model"], r["n"], r["seed"], "cpp_standalone"))
-        ratio = (f"{r['events_per_s'] / peer['events_per_s']:.2f}x" if r["engine"] == "native" and peer else "")
+        ratio = (f"{r['events_per_s'] / peer['events_per_s']:.2f}x; {r['events_per_cpu_s'] / peer['events_per_cpu_s']:.2f}x"
+                 if r["engine"] == "native" and peer else "")
         lines.append(f"| {r['model']} | {r['n']} | {r['n_syn']} | {r['seed']} | {r['engine']} | {r['rate_hz']:.2f} "
-                     f"| {r['spikes']} | {r['events']} | {r['compile_s']:.1f} | {r['sim_s']:.3f} "
-                     f"| {r['events_per_s'] / 1e6:.1f} | {ratio} |")
+                     f"| {r['spikes']} | {r['events']} | {r['compile_s']:.1f} | {r['sim_s']:.3f} | {r['cpu_s']:.3f} "
+                     f"| {r['events_per_s'] / 1e6:.1f} | {r['events_per_cpu_s'] / 1e6:.1f} | {ratio} |")
     return "\n".join(lines)
 
 

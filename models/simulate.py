@@ -52,7 +52,7 @@ import numpy as np
 from numba import njit
 
 from plasticity.contract import family_of
-from plasticity.errors import ParameterError, check_dt, check_positive
+from plasticity.errors import ParameterError, check_dt, check_positive, keyboard_interrupts
 from plasticity.readout import softmax_ce_error
 from plasticity.surrogate import psi as _psi
 from plasticity.traces import current_coupling as _current_coupling
@@ -60,6 +60,7 @@ from plasticity.vector_exp import exp_nonpositive
 from plasticity.voltage import adex_step
 from .connectivity import build_projection
 from .modulators import Modulator
+from .validate import check_group_dt, check_seed
 from .neurons import LIF, AdEx, PoissonGroup, Readout, SpikeGeneratorGroup
 
 # projection meta fields
@@ -67,6 +68,7 @@ from plasticity.contract import (M_DELAY, M_DENDRITIC, M_FAMILY, M_NSRC, M_NTGT,
                                  M_RECEPTOR, M_RING, M_SRC, M_TGT, M_TRANSMIT, N_META)
 # group kinds and constants (one row of NeuronArrays.consts per group)
 KIND_LIF, KIND_ADEX, KIND_READOUT = 0, 1, 2
+MAX_STEPS = 10 ** 10        # per run() call: the chunk schedule is built in Python
 (P_M, P_E, P_I, E_LEAK, V_TH, V_RESET, REF_STEPS, E_E, E_I, K_E, K_I, V_EXT, CONDUCTANCE,
  DT_TAU_M, KIND, SUBTRACT, ADAPTIVE, RHO, NEEDS_PSI, START_STEP, WINDOW) = range(21)
 N_CONSTS = 21 + 16          # + the AdEx parameters (plasticity.voltage layout) at ADEX_0
@@ -258,7 +260,7 @@ class Network:
     def __init__(self, dt: float = 0.1, seed: int | None = None, chunk: float = 1000.0):
         self.dt = check_positive("dt", dt, "ms")
         self.chunk = check_positive("chunk", chunk, "ms")
-        self.seed = seed
+        self.seed = check_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.groups: list = []
         self.modulators: list = []
@@ -295,8 +297,7 @@ class Network:
                                  f"Modulator, got {type(group).__name__}")
         if any(group is g for g in self.groups):
             raise ParameterError("group is already part of this network; create a second group to add another")
-        if isinstance(group, NEURON_GROUPS):
-            check_dt(self.dt, group.smallest_tau)
+        check_group_dt(group, self.dt)
         self.groups.append(group)
         return group
 
@@ -437,9 +438,13 @@ class Network:
             below = max(1, int(math.floor(duration / self.dt + 1e-9)))
             raise ParameterError(f"duration must be a whole number of steps of dt = {self.dt} ms, got {duration!r} ms "
                                  f"(nearest: {below * self.dt:g} or {(below + 1) * self.dt:g} ms)")
+        if n_steps > MAX_STEPS:
+            raise ParameterError(f"duration must be at most {MAX_STEPS:.0e} steps of dt = {self.dt} ms per call "
+                                 f"({MAX_STEPS * self.dt:.3g} ms), got {duration!r} ms")
         if self._built is None:
             self._built = _Built(self)
-        self._built.run(n_steps, progress)
+        with keyboard_interrupts():     # Ctrl-C inside compiled code is KeyboardInterrupt, not SystemError
+            self._built.run(n_steps, progress)
 
     def offset(self, group) -> int:
         """Global index of the group's first neuron."""

@@ -87,3 +87,9 @@ def test_an_operation_that_cannot_be_saved_is_named(tmp_path):
     with pytest.raises(ParameterError, match="add_operation"):
         net.save(tmp_path / "x.plab")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_duration_beyond_the_step_limit_is_named():
+    net, _ = build()
+    with pytest.raises(ParameterError, match="duration must be at most"):
+        net.run(1e13)

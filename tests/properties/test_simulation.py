@@ -115,9 +115,6 @@ def test_network_any_parameters_many():
     assert len(accepted) > 10
 
 
-@pytest.mark.xfail(raises=(ValueError, TypeError), strict=False,
-                   reason="Network(seed=-1) raises NumPy's ValueError/TypeError without the name until Network.__init__ "
-                          "calls models.validate.check_seed (models/simulate.py)")
 @pytest.mark.parametrize("seed", [-1, 1.5, "3"])
 def test_network_seed_is_named(seed):
     with pytest.raises(ParameterError, match="seed"):
