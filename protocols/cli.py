@@ -204,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="Brian2 code-generation target (protocols with a `target` option)")
     run.add_argument("--seed", type=int, help="random seed (if the protocol's Config has one)")
     run.add_argument("--out", default="results", metavar="DIR", help="results root directory (default: results)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars, no summary; print only the path")
+    run.add_argument("--quiet", action="store_true", help="no progress bars, no summary; print only 'saved: <path>'")
     run.add_argument("--no-figures", action="store_true", help="skip plotting")
     run.set_defaults(handler="cli_run:cmd_run")
 

@@ -231,9 +231,7 @@ def _save_figure_atomic(fig: Figure, target: Path, fmt: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".{fmt}")
     os.close(fd)
     try:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, store.file_mode())
         fig.savefig(tmp, dpi=store.FIGURE_DPI, format=fmt)
         os.replace(tmp, target)
     except BaseException:

@@ -201,7 +201,10 @@ def rms_to_data(result: Result) -> float:
 def plot(result: Result):
     from analysis.plots import stdp_window_plot
 
-    ax = stdp_window_plot(result.dt_ms, 100 * result.dw, reference=None, ylabel="Δw / w0 (%)")
+    c = result.config
+    rule = (f"pair STDP ({c.scheme}, {c.weight_dependence})" if c.rule == "pair"
+            else f"triplet STDP ({c.triplet_set})")
+    ax = stdp_window_plot(result.dt_ms, 100 * result.dw, reference=None, ylabel="Δw / w0 (%)", label=rule)
     a_plus, _, a_minus, _ = result.fit
     if np.isfinite(a_plus) and np.isfinite(a_minus):
         s = np.linspace(result.dt_ms.min(), result.dt_ms.max(), 400)

@@ -474,13 +474,23 @@ def _qualified_name(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def file_mode() -> int:
+    """The permissions an ordinary ``open()`` gives a new file: 0666 minus the umask
+    (``tempfile.mkstemp`` alone makes 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same directory and
-    :func:`os.replace`, so readers see the old file or the whole new one, never a part."""
+    :func:`os.replace`, so readers see the old file or the whole new one, never a part; the
+    file gets the user's usual permissions (:func:`file_mode`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, file_mode())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
