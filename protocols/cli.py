@@ -206,6 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", metavar="DIR", help="results root directory (default: results)")
     run.add_argument("--quiet", action="store_true", help="no progress bars, no summary; print only 'saved: <path>'")
     run.add_argument("--no-figures", action="store_true", help="skip plotting")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue an interrupted run (<stamp>.incomplete) from its checkpoints "
+                          "(song2000, izhikevich2007); the new run gets its own directory")
     run.set_defaults(handler="cli_run:cmd_run")
 
     show = sub("show", "summary table of a saved run")

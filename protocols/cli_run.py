@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from plasticity.errors import ParameterError, interrupt_in, keyboard_interrupts
 
-from . import interrupts, registry, store
+from . import checkpoint, interrupts, registry, store
 from .convert import configure, read_config_file
 
 DEMO_PROTOCOLS = ("stdp_window", "song2000")
@@ -27,16 +27,38 @@ def cmd_run(args) -> int:
     """Run one protocol with the requested config, save it, print its summary and path."""
     args.name = registry.canonical(args.name)
     module = registry.get(args.name)
-    config = module.Config.small() if args.small else module.Config()
-    file_values = read_config_file(args.config, args.name) if args.config else {}
-    config = configure(config, seed=args.seed, assignments=args.set or (), values=file_values,
-                       target=args.target, protocol=args.name)
+    resume = getattr(args, "resume", None)
+    if resume is not None:
+        config = resumed_config(args, module)
+    else:
+        config = module.Config.small() if args.small else module.Config()
+        file_values = read_config_file(args.config, args.name) if args.config else {}
+        config = configure(config, seed=args.seed, assignments=args.set or (), values=file_values,
+                           target=args.target, protocol=args.name)
     path, text = run_and_save(args.name, module, config, backend=args.backend, out=args.out,
-                              figures=not args.no_figures, progress=_progress_enabled(args.quiet))
+                              figures=not args.no_figures, progress=_progress_enabled(args.quiet), resume=resume)
     if not args.quiet:
         print(text.rstrip("\n"))
     print(f"saved: {path}")
     return 0
+
+
+def resumed_config(args, module):
+    """The Config of the interrupted run ``args.resume`` continues (see protocols.checkpoint)."""
+    path = Path(args.resume)
+    if args.small or args.set or args.config or args.seed is not None or args.target:
+        raise ParameterError("--resume takes the config of the run it continues; it cannot be combined with "
+                             "--small, --set, --config, --seed or --target")
+    status, reason = store.run_status(path) if path.is_dir() else ("missing", "")
+    if status != "incomplete":
+        raise ParameterError(f"--resume must name an interrupted run directory (<stamp>.incomplete), got "
+                             f"{str(path)!r} ({status}{': ' + reason if reason else ''})")
+    if path.parent.name != args.name:
+        raise ParameterError(f"--resume {str(path)!r} is a run of {path.parent.name!r}, not of {args.name!r}")
+    if not checkpoint.saved_keys(path):
+        raise ParameterError(f"--resume {str(path)!r} holds no checkpoint ({args.name} saves none, or it stopped "
+                             "before the first one): run it again from the start")
+    return store.build_config(module.Config, store.read_json_object(path / "config.json"))
 
 
 def cmd_demo(args) -> int:
@@ -76,7 +98,7 @@ def demo_config(name: str, module, quick: bool):
 
 
 def run_and_save(name: str, module, config, backend: str = "native", out="results",
-                 figures: bool = True, progress: bool = False) -> tuple[Path, str]:
+                 figures: bool = True, progress: bool = False, resume=None) -> tuple[Path, str]:
     """Run ``module`` on ``config``, save everything through :func:`store.begin_run`, and
     return the run directory and the protocol's summary (with the wall time appended).
 
@@ -85,7 +107,9 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
     ``reason: ...``; its path in ``_INCOMPLETE[id(the exception raised)]``). The arrays are written as soon
     as the run returns, before the summary and the figures are made. ``progress`` is passed
     to ``module.run`` if its signature accepts ``progress`` (the protocol draws its own bar);
-    otherwise, when true, an elapsed-time line is shown on stderr while the protocol runs."""
+    otherwise, when true, an elapsed-time line is shown on stderr while the protocol runs.
+    Protocols that checkpoint their networks (:mod:`protocols.checkpoint`) write them into the
+    run directory; ``resume`` (an ``.incomplete`` run directory) continues from its checkpoints."""
     kwargs = {"backend": backend}
     own_bar = _accepts(module.run, "progress")
     if own_bar:
@@ -94,9 +118,11 @@ def run_and_save(name: str, module, config, backend: str = "native", out="result
         pending = _begin(name, config, out)
     start = time.perf_counter()
     try:
-        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar), keyboard_interrupts():
+        with _Ticker(f"plab: running {name}", enabled=progress and not own_bar), keyboard_interrupts(), \
+                checkpoint.active(pending.partial, resume):
             result = module.run(config, **kwargs)
         interrupts.check()
+        checkpoint.discard(pending.partial)
     except ParameterError:
         with interrupts.deferred():
             pending.discard()  # refused (e.g. an unsupported backend): nothing was computed

@@ -42,6 +42,7 @@ from analysis.reference import load as load_reference
 from plasticity import modulated
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
+from . import checkpoint
 from .common import check_backend, timed
 
 
@@ -205,8 +206,8 @@ def run(config: Config, backend: str = "native", progress: bool = False) -> Resu
     c = config
     provenance: dict = {"reference": reference()}
     with timed(provenance, backend, c.seed):
-        net, parts = build(c)
-        net.run(c.duration_ms, progress=progress)
+        net, parts = checkpoint.network("main", lambda: build(c))
+        checkpoint.run("main", net, parts, c.duration_ms, progress=progress)
         proj, rec = parts["projection"], parts["weights"]
         w = np.stack([proj.dense_weights(row) for row in rec.w])        # (n_times, n_post, n_pre)
         reward_t, _ = net.modulator_releases(parts["dopamine"])

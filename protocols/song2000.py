@@ -30,6 +30,7 @@ from analysis.weights import bimodality
 from plasticity import PairSTDP
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
+from . import checkpoint
 from .common import check_backend, check_target, timed
 
 
@@ -215,7 +216,8 @@ def rate_sweep(config: Config, w0) -> tuple[np.ndarray, np.ndarray]:
             if c.n_correlated:
                 trains = correlated_trains(rates, np.arange(c.n_inputs) < c.n_correlated, c.correlation,
                                            c.duration_ms, c.dt, np.random.default_rng([c.seed, 1]))
-            out = _run_native(c, rates, w0, trains=trains, plastic=plastic, record=False)
+            out = _run_native(c, rates, w0, trains=trains, plastic=plastic, record=False,
+                              key=f"sweep{k}-{'stdp' if plastic else 'fixed'}")
             store.append(np.sum(out["out_t"] >= start) / ((c.duration_ms - start) / 1000.0))
     return np.array(stdp), np.array(fixed)
 
@@ -237,23 +239,29 @@ def group_weights(result: Result) -> tuple[float, float]:
             float(w[~mask].mean()) if (~mask).any() else float("nan"))
 
 
-def _run_native(config, rates, w0, trains=None, plastic=True, record=True, progress=False) -> dict:
-    net = models.Network(dt=config.dt, seed=config.seed)
-    if trains is None:
-        inputs = net.add(models.PoissonGroup(config.n_inputs, rate=rates))
-    else:
-        inputs = net.add(models.SpikeGeneratorGroup.from_trains(trains))
-    cell = net.add(config.neuron())
-    proj = net.connect(inputs, cell, weight=w0, receptor="excitatory", rule=config.rule() if plastic else None)
-    if not record:
+def _run_native(config, rates, w0, trains=None, plastic=True, record=True, progress=False, key="main") -> dict:
+    """One network run; ``key`` names its checkpoints (protocols.checkpoint: ``plab run``
+    saves the network as it goes and ``--resume`` continues it)."""
+    def build():
+        net = models.Network(dt=config.dt, seed=config.seed)
+        if trains is None:
+            inputs = net.add(models.PoissonGroup(config.n_inputs, rate=rates))
+        else:
+            inputs = net.add(models.SpikeGeneratorGroup.from_trains(trains))
+        cell = net.add(config.neuron())
+        proj = net.connect(inputs, cell, weight=w0, receptor="excitatory", rule=config.rule() if plastic else None)
         out = net.record_spikes(cell)
-        net.run(config.duration_ms)
-        return dict(out_t=out.t)
-    out = net.record_spikes(cell)
-    inp = net.record_spikes(inputs)
-    weights = net.record_weights(proj, every=config.record_every_ms)
-    net.run(config.duration_ms, progress=progress)
-    return dict(w=proj.w.copy(), w_t=weights.t, w_traj=weights.w, out_t=out.t, in_i=inp.i, in_t=inp.t,
+        if not record:
+            return net, dict(out=out)
+        return net, dict(out=out, proj=proj, inp=net.record_spikes(inputs),
+                         weights=net.record_weights(proj, every=config.record_every_ms))
+
+    net, h = checkpoint.network(key, build)
+    checkpoint.run(key, net, h, config.duration_ms, progress=progress and record)
+    if not record:
+        return dict(out_t=h["out"].t)
+    return dict(w=h["proj"].w.copy(), w_t=h["weights"].t, w_traj=h["weights"].w, out_t=h["out"].t,
+                in_i=h["inp"].i, in_t=h["inp"].t,
                 timing=dict(simulation_s=net.timing["run_s"], compile_s=net.timing["compile_s"]))
 
 
