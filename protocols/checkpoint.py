@@ -1,7 +1,8 @@
 """Checkpoints of long protocol runs, and resuming an interrupted run from them.
 
 A protocol that simulates a :class:`models.Network` for a long time builds it through
-:func:`network` and runs it through :func:`run`. Outside ``plab`` these are plain
+:func:`network` and runs it through :func:`run`; one with another kind of loop saves its
+state with :func:`save` and takes it back with :func:`restore` (compare_bptt). Outside ``plab`` these are plain
 ``build()`` and ``net.run()``. Inside ``plab run`` (:func:`active`, set by
 ``protocols.cli_run``) :func:`run` advances the network in segments and, after each,
 writes the network with its handles (projections, monitors: anything the protocol reads
@@ -50,22 +51,37 @@ def _file(directory: Path, key: str) -> Path:
     return directory / f"{PREFIX}{key}{SUFFIX}"
 
 
+def restore(key: str):
+    """The object saved under ``key`` by the run being resumed, or None (see :func:`save`)."""
+    ctx = _CONTEXT.get()
+    if ctx is None or ctx.resume is None or not _file(ctx.resume, key).exists():
+        return None
+    path = _file(ctx.resume, key)
+    try:
+        return pickle.loads(path.read_bytes())
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
+        raise ParameterError(f"resume: {path} is not a readable checkpoint ({exc})") from None
+
+
+def save(key: str, obj) -> None:
+    """Checkpoint ``obj`` (picklable) under ``key`` when a run is active; nothing otherwise."""
+    ctx = _CONTEXT.get()
+    if ctx is not None:
+        _save(ctx.directory, key, obj)
+
+
 def network(key: str, build):
     """``build()`` -> (net, handles), or the pair saved under ``key`` by the run being resumed."""
-    ctx = _CONTEXT.get()
-    if ctx is not None and ctx.resume is not None and _file(ctx.resume, key).exists():
-        from models import Network
-        path = _file(ctx.resume, key)
-        try:
-            net, handles = pickle.loads(path.read_bytes())
-        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
-            raise ParameterError(f"resume: {path} is not a readable checkpoint ({exc})") from None
-        if not isinstance(net, Network):
-            raise ParameterError(f"resume: {path} does not hold a network")
-        if net._built is not None:
-            net._built.relink()
-        return net, handles
-    return build()
+    saved = restore(key)
+    if saved is None:
+        return build()
+    from models import Network
+    if not (isinstance(saved, tuple) and len(saved) == 2 and isinstance(saved[0], Network)):
+        raise ParameterError(f"resume: the checkpoint {key!r} does not hold a network")
+    net, handles = saved
+    if net._built is not None:
+        net._built.relink()
+    return net, handles
 
 
 def run(key: str, net, handles, duration_ms: float, progress: bool = False) -> None:
@@ -81,16 +97,16 @@ def run(key: str, net, handles, duration_ms: float, progress: bool = False) -> N
         steps = min(segment, remaining)
         net.run(steps * net.dt, progress=progress)
         remaining -= steps
-        _save(ctx.directory, key, net, handles)
+        _save(ctx.directory, key, (net, handles))
 
 
-def _save(directory: Path, key: str, net, handles) -> None:
+def _save(directory: Path, key: str, obj) -> None:
     """Atomically (temp file, rename): an interrupt during the write keeps the previous one."""
     import os
     path = _file(directory, key)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(pickle.dumps((net, handles), protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -208,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="skip plotting")
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue an interrupted run (<stamp>.incomplete) from its checkpoints "
-                          "(song2000, izhikevich2007); the new run gets its own directory")
+                          "(song2000, izhikevich2007, compare_bptt); the new run gets its own directory")
     run.set_defaults(handler="cli_run:cmd_run")
 
     show = sub("show", "summary table of a saved run")

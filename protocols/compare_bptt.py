@@ -34,6 +34,7 @@ from plasticity import bptt, eprop, optim, ottt
 from plasticity.bptt import accuracy
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
+from . import checkpoint
 from . import tasks as tasks_mod
 from .common import check_backend, timed
 
@@ -273,12 +274,23 @@ def run(config: Config, backend: str = "native", progress: bool = False) -> Resu
         peaks = np.zeros(R)
         rates = np.zeros(R)
         y_final, z_final = [], []
-        bar = tqdm(total=R * I, desc="compare_bptt", unit="it", disable=not progress, mininterval=1.0)
-        for r, name in enumerate(names):
-            rule = _Rule(name, net0.copy(), task, config)
-            durations = []
-            k_eval = k_align = 0
-            for it in range(I + 1):
+        # plab run checkpoints the training ten times per rule; --resume goes on from the last
+        saved = checkpoint.restore("training")
+        r0, it0 = (saved[0], saved[1]) if saved is not None else (0, 0)
+        if saved is not None:
+            (train_loss, eval_loss, eval_metric, cosine, rel_norm, times, peaks, rates, y_final,
+             z_final) = saved[6:]
+        every = max(1, I // checkpoint.SEGMENTS)
+        bar = tqdm(total=R * I, initial=r0 * I + it0, desc="compare_bptt", unit="it", disable=not progress,
+                   mininterval=1.0)
+        for r in range(r0, R):
+            name = names[r]
+            if saved is not None and r == r0:
+                first, k_eval, k_align, rule, durations = saved[1:6]
+            else:
+                first, k_eval, k_align = 0, 0, 0
+                rule, durations = _Rule(name, net0.copy(), task, config), []
+            for it in range(first, I + 1):
                 if k_eval < eval_iters.size and eval_iters[k_eval] == it:
                     eval_loss[r, k_eval], eval_metric[r, k_eval], _ = _evaluate(rule.net, task, x_eval, t_eval)
                     k_eval += 1
@@ -302,6 +314,9 @@ def run(config: Config, backend: str = "native", progress: bool = False) -> Resu
                 durations.append(time.perf_counter() - start)
                 bar.set_postfix_str(f"{name} ({r + 1}/{R}) loss {train_loss[r, it]:.4g}", refresh=False)
                 bar.update(1)
+                if (it + 1) % every == 0:
+                    checkpoint.save("training", (r, it + 1, k_eval, k_align, rule, durations, train_loss, eval_loss,
+                                                 eval_metric, cosine, rel_norm, times, peaks, rates, y_final, z_final))
             times[r] = 1e3 * float(np.median(durations))
             x, target = task.sample(batch, np.random.default_rng([config.seed, 2, 0]))
             peaks[r] = _peak_mb(lambda: rule.grads(x, target))

@@ -42,7 +42,10 @@ def _arrays(path):
     return arrays
 
 
-@pytest.mark.parametrize("name, cuts", [("song2000", (3, 10)), ("izhikevich2007", (4,))])
+MEASURED = {"compare_bptt": ("time_per_iter_ms", "peak_memory_mb", "scaling_time_ms", "scaling_memory_mb")}      # wall-clock measurements differ in every run
+
+
+@pytest.mark.parametrize("name, cuts", [("song2000", (3, 10)), ("izhikevich2007", (4,)), ("compare_bptt", (2, 7))])
 def test_resumed_run_saves_the_uninterrupted_arrays(tmp_path, monkeypatch, name, cuts):
     module = registry.get(name)
     config = module.Config.small()
@@ -66,7 +69,8 @@ def test_resumed_run_saves_the_uninterrupted_arrays(tmp_path, monkeypatch, name,
         got = _arrays(resumed)
         assert sorted(got) == sorted(want)
         for key in want:
-            assert np.array_equal(got[key], want[key]), key
+            if key not in MEASURED.get(name, ()):
+                assert np.array_equal(got[key], want[key]), key
 
 
 def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
