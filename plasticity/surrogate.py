@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .errors import ParameterError, check_choice, check_positive
+from .errors import ParameterError, param, validate
 
 KINDS = ("triangular", "fast_sigmoid", "arctan", "rectangular", "sigmoid", "dspike")
 CODES = {kind: code for code, kind in enumerate(KINDS)}
@@ -45,18 +45,16 @@ class Surrogate:
     ``temperature`` Dspike's b (dimensionless).
     """
 
-    kind: str = "triangular"
-    gamma: float = 0.3
-    slope: float = 25.0
-    alpha: float = 2.0
-    width: float = 1.0
-    sharpness: float = 5.0
-    temperature: float = 3.0
+    kind: str = param("triangular", "str", choices=KINDS, doc="the pseudo-derivative's shape")
+    gamma: float = param(0.3, gt=0.0, doc="height of the triangular shape (Bellec et al. 2018)")
+    slope: float = param(25.0, gt=0.0, unit="1/mV", doc="steepness of the fast sigmoid (Zenke & Ganguli 2018)")
+    alpha: float = param(2.0, gt=0.0, unit="1/mV", doc="steepness of the arctan (Fang et al. 2021)")
+    width: float = param(1.0, gt=0.0, unit="mV", doc="window of the rectangular and Dspike shapes (Wu et al. 2018)")
+    sharpness: float = param(5.0, gt=0.0, unit="1/mV", doc="k of the logistic (kind='sigmoid')")
+    temperature: float = param(3.0, gt=0.0, doc="b of Dspike (Li et al. 2021)")
 
     def __post_init__(self):
-        check_choice("surrogate kind", self.kind, KINDS)
-        for name in ("gamma", "slope", "alpha", "width", "sharpness", "temperature"):
-            check_positive(name, getattr(self, name))
+        validate(self, prefix="surrogate ")      # messages name "surrogate kind", "surrogate width", ...
 
     @property
     def code(self) -> int:
@@ -75,7 +73,7 @@ def as_surrogate(value) -> Surrogate:
     """A :class:`Surrogate` from an instance or a kind name."""
     if isinstance(value, Surrogate):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and value in KINDS:
         return Surrogate(kind=value)
     raise ParameterError(f"surrogate must be one of {', '.join(map(repr, KINDS))} or a Surrogate, got {value!r}")
 

@@ -357,3 +357,13 @@ def test_config_keys_named_not_the_rule_fields():
         izhikevich2007.Config(v_th=math.nan)
     with pytest.raises(ParameterError, match=r"^dts_ms\[1\] must be a finite number, got nan"):
         sjostrom_frequency.Config(dts_ms=(10.0, math.nan))
+
+
+@pytest.mark.parametrize("kw, text", [(dict(kind="x"), "surrogate kind"), (dict(width=-1.0), "surrogate width"),
+                                      (dict(gamma=True), "surrogate gamma"), (dict(slope="2"), "surrogate slope")])
+def test_surrogate_parameters_are_named_on_the_one_validation_path(kw, text):
+    from plasticity.surrogate import Surrogate
+
+    with pytest.raises(ParameterError, match=text):
+        Surrogate(**kw)
+    assert type(Surrogate(width=2).width) is float and Surrogate(width=2).width == 2.0
