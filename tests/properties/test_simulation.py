@@ -51,21 +51,28 @@ REPLAY_ARGS = dict(pre=trains, post=trains,
                    duration=st.one_of(st.none(), numbers), dt=st.one_of(st.none(), numbers))
 
 
-def _replay_property(examples):
+def _replay_property(examples, accepted):
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(**REPLAY_ARGS)
     def prop(pre, post, w0, duration, dt):
-        settle(_replay, ("pre_times", "post_times", "w0", "duration", "dt"), pre, post, w0, duration, dt)
+        result = settle(_replay, ("pre_times", "post_times", "w0", "duration", "dt"), pre, post, w0, duration, dt)
+        accepted.append(result is not None)
     return prop
 
 
 def test_replay_any_input():
-    _replay_property(FAST_EXAMPLES * 3)()
+    accepted = []
+    _replay_property(FAST_EXAMPLES * 3, accepted)()
+    assert accepted and not all(accepted), "no example was refused: the property checked nothing"
+    good = settle(_replay, ("x",), [np.array([10.0])], [np.array([15.0])], np.full((1, 1), 0.5), 50.0, None)
+    assert good is not None and 0.5 < float(np.ravel(good)[0]) <= 1.0    # the accepted path: potentiation
 
 
 @pytest.mark.slow
 def test_replay_any_input_many():
-    _replay_property(SLOW_EXAMPLES)()
+    accepted = []
+    _replay_property(SLOW_EXAMPLES, accepted)()
+    assert accepted and not all(accepted), "no example was refused: the property checked nothing"
 
 
 def _network(dt, weight, delay, p, rate, duration):
@@ -130,23 +137,27 @@ def _rsnn(field, value, x_scale, target):
     return {**eprop.gradients(net, x, target), **bptt.gradients(net, x, target)}
 
 
-def _rsnn_property(examples):
+def _rsnn_property(examples, accepted):
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(field=st.sampled_from(RSNN_KW), value=anything,
            x_scale=st.one_of(st.just(1.0), st.floats(allow_nan=True, allow_infinity=True)),
            target=st.one_of(st.just(np.zeros((1, 6, 2))), anything))
     def prop(field, value, x_scale, target):
-        settle(_rsnn, (field, "x", "target"), field, value, x_scale, target)
+        accepted.append(settle(_rsnn, (field, "x", "target"), field, value, x_scale, target) is not None)
     return prop
 
 
 def test_rsnn_and_gradients_any_parameters():
-    _rsnn_property(FAST_EXAMPLES * 2)()
+    accepted = []
+    _rsnn_property(FAST_EXAMPLES * 2, accepted)()
+    assert not all(accepted), "no example was refused: the property checked accepted values only"
 
 
 @pytest.mark.slow
 def test_rsnn_and_gradients_any_parameters_many():
-    _rsnn_property(SLOW_EXAMPLES)()
+    accepted = []
+    _rsnn_property(SLOW_EXAMPLES, accepted)()
+    assert any(accepted) and not all(accepted), "the property must compute gradients and refuse inputs"
 
 
 def test_settle_catches_a_nan_result():
