@@ -29,6 +29,8 @@ is the qualitative result the paper shows (pair STDP cannot produce it).
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 import numpy as np
 
@@ -78,6 +80,8 @@ class Config:
             check_positive(name, getattr(self, name))
         if self.dt > 0.5:
             raise ParameterError(f"dt must be <= 0.5 ms for the AdEx Euler step, got {self.dt}")
+        if not math.isfinite(100.0 * self.w0):
+            raise ParameterError(f"w0 must be <= 1e306 (the rule's w_max is 100 w0 and must be finite), got {self.w0}")
         if self.settle_ms < self.dt:
             raise ParameterError(f"settle_ms must be >= dt ({self.dt} ms): the forcing input of a spike at "
                                  f"settle_ms is sent one step earlier, got {self.settle_ms}")
