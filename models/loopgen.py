@@ -34,7 +34,9 @@ from models.simulate import (M_FAMILY, monitor_full, record_state, integrate, em
 from plasticity.contract import kernel
 {imports}
 
-@njit(cache=True, _nrt=False)
+# error_model="numpy": a float division by zero gives inf instead of raising, so that loops with
+# a division (the conductance LIF, the trace decay of the rules) compile to vector instructions.
+@njit(cache=True, _nrt=False, error_model="numpy")
 def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring, spiked, arrived, mon):
     wr = net.wiring
     n_proj = wr.meta.shape[0]

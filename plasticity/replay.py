@@ -84,7 +84,7 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
     return final, Trajectory(ev_t[boundaries], weights)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")     # as the network loop: the kernels' trace decay vectorises
 def _run_events(p, state, w, indptr, post_idx, post_ptr, post_syn, post_pre,
                 ev_t, ev_kind, ev_neuron, boundaries, saved):
     b = 0

@@ -47,8 +47,8 @@ from numba import njit
 
 from .contract import Family
 from .errors import ParameterError, check_finite, check_order, param, validate
-from .memory import prefetch_ahead, prefetch_row
 from .traces import NEVER, jump, trace_at
+from .vector_exp import exp_nonpositive
 
 SCHEMES = ("all_to_all", "nearest_symmetric", "nearest_pre_centred")
 ALL_TO_ALL, NEAREST_SYMMETRIC, NEAREST_PRE_CENTRED = 0, 1, 2
@@ -84,6 +84,8 @@ class TraceState(NamedTuple):
     carry:  (n_syn,)    presynaptic-centred scheme only: r1 of the synapse's presynaptic
                         neuron at its postsynaptic neuron's last spike (the part already
                         paired, subtracted at the next postsynaptic spike)
+    scratch: (2, >= max(n_pre, n_post)) the other side's traces (value, time) of one row,
+                        gathered so that their decay is a loop of its own (no state)
     """
 
     pre: np.ndarray
@@ -91,12 +93,21 @@ class TraceState(NamedTuple):
     post: np.ndarray
     t_post: np.ndarray
     carry: np.ndarray
+    scratch: np.ndarray
+
+
+def _scratch_width(n: int) -> int:
+    """At least n, and rows not a multiple of 4096 bytes apart: loads from one row right after
+    stores to the other would otherwise wait on each other (4K aliasing: the processor compares
+    addresses by their low 12 bits; measured 0.25 s of 1 s on the 16 000-neuron network)."""
+    width = n + 8
+    return width + 8 if (width * 8) % 4096 == 0 else width
 
 
 def init_state(n_pre: int, n_post: int, n_syn: int) -> TraceState:
     """Empty traces for a projection of ``n_syn`` synapses."""
     return TraceState(np.zeros((2, n_pre)), np.full(n_pre, NEVER),
-                      np.zeros((2, n_post)), np.full(n_post, NEVER), np.zeros(n_syn))
+                      np.zeros((2, n_post)), np.full(n_post, NEVER), np.zeros(n_syn), np.zeros((2, _scratch_width(max(n_pre, n_post)))))
 
 
 @njit(cache=True)
@@ -112,25 +123,44 @@ def _soft_bound(distance: float, span: float, mu: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def _traces_of_row(values, times, order, buf, t, tau):
+    """The traces ``values[order[q]]`` (as of the spikes at ``times[order[q]]``) at ``t``, into
+    ``buf[0, :order.size]``: gathered first, then decayed in a loop of their own, which
+    compiles to vector instructions (``exp_nonpositive``; a gather in the same loop would
+    keep it scalar). Returns that row of ``buf``."""
+    n = order.size
+    x, last = buf[0, :n], buf[1, :n]
+    for q in range(n):
+        i = order[q]
+        x[q] = values[i]
+        last[q] = times[i]
+    for q in range(n):
+        x[q] *= exp_nonpositive((last[q] - t) / tau)
+    return x
+
+
+@njit(cache=True, inline="always")
 def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     """Presynaptic spike of neuron ``j`` at ``t`` (ms) reaches its synapses: depression.
 
-    Mutates ``w`` (per-synapse weights) and ``st`` (traces). Allocates nothing.
+    Mutates ``w`` (per-synapse weights) and ``st`` (traces). Allocates nothing. The walk of
+    the row has no branch (every weight of the row is rewritten, clipped) and reads the
+    postsynaptic traces from :func:`_traces_of_row`, so that it compiles to vector
+    instructions.
     """
     w_min, w_max = p[W_MIN], p[W_MAX]
     span = w_max - w_min
-    tau_minus, a2m, a3m, a0 = p[TAU_MINUS], p[A2_MINUS], p[A3_MINUS], p[A0_PRE]
+    a0, mu_minus = p[A0_PRE], p[MU_MINUS]
     r1 = trace_at(st.pre[0, j], st.t_pre[j], t, p[TAU_PLUS])
     r2 = trace_at(st.pre[1, j], st.t_pre[j], t, p[TAU_X])
-    amplitude = a2m + a3m * r2
-    for s in range(syn_start[j], syn_stop[j]):
-        i = post_idx[s]
-        o1 = trace_at(st.post[0, i], st.t_post[i], t, tau_minus)
-        if o1 != 0.0 and amplitude != 0.0:
-            ws = w[s]
-            w[s] = _clip(ws - _soft_bound(ws - w_min, span, p[MU_MINUS]) * o1 * amplitude + a0, w_min, w_max)
-        elif a0 != 0.0:
-            w[s] = _clip(w[s] + a0, w_min, w_max)
+    amplitude = p[A2_MINUS] + p[A3_MINUS] * r2
+    if amplitude != 0.0 or a0 != 0.0:
+        s0, s1 = syn_start[j], syn_stop[j]
+        o1 = _traces_of_row(st.post[0], st.t_post, post_idx[s0:s1], st.scratch, t, p[TAU_MINUS])
+        row = w[s0:s1]
+        for q in range(row.size):
+            ws = row[q]
+            row[q] = _clip(ws - _soft_bound(ws - w_min, span, mu_minus) * o1[q] * amplitude + a0, w_min, w_max)
     reset = p[SCHEME] == NEAREST_SYMMETRIC
     st.pre[0, j] = jump(r1, reset)
     st.pre[1, j] = jump(r2, reset)
@@ -142,29 +172,31 @@ def on_post(p, st, w, in_start, in_stop, in_syn, in_pre, i, t):
     """Postsynaptic spike of neuron ``i`` at ``t`` (ms) reaches its synapses: potentiation.
 
     ``in_pre[k]`` is the presynaptic neuron of synapse ``in_syn[k]`` (``SynapseIndex.post_pre``).
-    Mutates ``w`` and ``st``. Allocates nothing.
+    Mutates ``w`` and ``st``. Allocates nothing. The row's presynaptic traces come from
+    :func:`_traces_of_row`; the weights, scattered over ``w``, are then updated in a loop that
+    does nothing else (software prefetching it measured 1.4x slower: the processor overlaps
+    the misses of so short a loop by itself).
     """
     w_min, w_max = p[W_MIN], p[W_MAX]
     span = w_max - w_min
-    tau_plus = p[TAU_PLUS]
+    tau_plus, mu_plus = p[TAU_PLUS], p[MU_PLUS]
     scheme = p[SCHEME]
     o1 = trace_at(st.post[0, i], st.t_post[i], t, p[TAU_MINUS])
     o2 = trace_at(st.post[1, i], st.t_post[i], t, p[TAU_Y])
     amplitude = p[A2_PLUS] + p[A3_PLUS] * o2
     k0, k1 = in_start[i], in_stop[i]
-    prefetch_row(w, in_syn, k0, k1)
-    for k in range(k0, k1):
-        prefetch_ahead(w, in_syn, k, k1)
-        s = in_syn[k]
-        j = in_pre[k]
-        r1 = trace_at(st.pre[0, j], st.t_pre[j], t, tau_plus)
-        if scheme == NEAREST_PRE_CENTRED:
+    r1 = _traces_of_row(st.pre[0], st.t_pre, in_pre[k0:k1], st.scratch, t, tau_plus)
+    if scheme == NEAREST_PRE_CENTRED:
+        for k in range(k0, k1):
+            s = in_syn[k]
             already_paired = trace_at(st.carry[s], st.t_post[i], t, tau_plus)
-            st.carry[s] = r1
-            r1 -= already_paired
-        if r1 != 0.0 and amplitude != 0.0:
+            st.carry[s] = r1[k - k0]
+            r1[k - k0] -= already_paired
+    if amplitude != 0.0:
+        for k in range(k0, k1):
+            s = in_syn[k]
             ws = w[s]
-            w[s] = _clip(ws + _soft_bound(w_max - ws, span, p[MU_PLUS]) * r1 * amplitude, w_min, w_max)
+            w[s] = _clip(ws + _soft_bound(w_max - ws, span, mu_plus) * r1[k - k0] * amplitude, w_min, w_max)
     reset = scheme != ALL_TO_ALL
     st.post[0, i] = jump(o1, reset)
     st.post[1, i] = jump(o2, reset)
