@@ -11,7 +11,9 @@ without Numba code) and an unchanged network compile nothing. Why generated and 
 see :mod:`plasticity.contract`.
 
 Files go to ``models/__pycache__/loops`` (or, if that is not writable, to
-``$PLAB_CACHE_DIR`` / ``~/.cache/plasticity-lab/loops``).
+``$PLAB_CACHE_DIR`` / ``~/.cache/plasticity-lab/loops``). Each edit of a kernel and each new set
+of families leaves a file and its compiled code (about 0.3 MB) behind; the directory keeps the
+:data:`KEEP` most recently used loops and deletes the others when it writes a new one.
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ _STEP = '''\
                 _on_step_{f}(rules[{f}], net, p, k, t)'''
 
 _LOADED: dict = {}
+KEEP = 48           # generated loops (and their Numba caches) kept per directory, most recently used first
 
 
 # Stages a network may not need (no state monitor, no per-synapse delays, no readout, no
@@ -117,17 +120,47 @@ def loop_for(families, stages=tuple(OPTIONAL)):
     name = loop_name(families, stages=stages)
     if name in _LOADED:
         return _LOADED[name]
-    path = _directory() / f"{name}.py"
+    directory = _directory()
+    path = directory / f"{name}.py"
     if not path.exists() or path.read_text() != text:
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(text)
         os.replace(tmp, path)
+        prune(directory, KEEP, keep=name)
+    else:
+        os.utime(path)                  # used now: the last to be pruned
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module          # Numba's cache pickles references by module name
     spec.loader.exec_module(module)
     _LOADED[name] = module.run_steps
     return module.run_steps
+
+
+def prune(directory, keep_last: int, keep: str = "") -> list:
+    """Delete all but the ``keep_last`` most recently used generated loops in ``directory``
+    (by modification time, which :func:`loop_for` renews on each use) and their Numba cache
+    files; never the loop named ``keep``. Returns the names deleted. A file another process
+    deletes first is skipped (several processes may share the directory)."""
+    directory = Path(directory)
+    loops = []
+    for path in directory.glob("plab_loop_*.py"):
+        try:
+            loops.append((path.stat().st_mtime, path))
+        except FileNotFoundError:
+            continue
+    loops.sort(reverse=True)
+    deleted = []
+    for _, path in loops[keep_last:]:
+        if path.stem == keep:
+            continue
+        for victim in [path, *(directory / "__pycache__").glob(f"{path.stem}.*")]:
+            try:
+                victim.unlink()
+            except FileNotFoundError:
+                pass
+        deleted.append(path.stem)
+    return deleted
 
 
 @functools.lru_cache(maxsize=1)

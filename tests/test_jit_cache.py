@@ -148,3 +148,26 @@ def test_loop_name_ignores_modules_without_numba_code_but_not_kernels():
     assert loop_name(families, _real_graph({traces: traces.read_text() + "\n"})) != base
     simulate = ROOT / "models" / "simulate.py"
     assert loop_name(families, _real_graph({simulate: simulate.read_text() + "\n"})) != base
+
+
+def test_generated_loops_are_pruned_to_the_most_recently_used(tmp_path):
+    import os
+
+    from models.loopgen import prune
+
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    for n in range(10):
+        stem = f"plab_loop_{n:020d}"
+        (tmp_path / f"{stem}.py").write_text("# loop\n")
+        (cache / f"{stem}.run_steps-10.py311.nbi").write_bytes(b"i")
+        (cache / f"{stem}.run_steps-10.py311.1.nbc").write_bytes(b"c")
+        os.utime(tmp_path / f"{stem}.py", (1000.0 + n, 1000.0 + n))     # loop n used at time 1000 + n
+    (tmp_path / "other.py").write_text("")
+    deleted = prune(tmp_path, 4, keep="plab_loop_00000000000000000000")
+    assert sorted(deleted) == [f"plab_loop_{n:020d}" for n in range(1, 6)]     # the oldest, except the kept one
+    left = sorted(p.stem for p in tmp_path.glob("plab_loop_*.py"))
+    assert left == [f"plab_loop_{n:020d}" for n in (0, 6, 7, 8, 9)]
+    assert sorted({p.name.split(".")[0] for p in cache.iterdir()}) == left        # their caches went with them
+    assert (tmp_path / "other.py").exists()
+    assert prune(tmp_path, 4) == ["plab_loop_00000000000000000000"]
