@@ -139,14 +139,24 @@ def _traces_of_row(values, times, order, buf, t, tau):
     return x
 
 
+SHORT_ROW = 16      # rows shorter than this are walked by a scalar loop (setting up a vector loop costs more)
+
+
+@njit(cache=True, inline="always")
+def _depressed(ws, o1, amplitude, a0, w_min, w_max, span, mu_minus):
+    """The weight after a presynaptic event, from ``ws`` and the postsynaptic trace ``o1``."""
+    return _clip(ws - _soft_bound(ws - w_min, span, mu_minus) * o1 * amplitude + a0, w_min, w_max)
+
+
 @njit(cache=True, inline="always")
 def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     """Presynaptic spike of neuron ``j`` at ``t`` (ms) reaches its synapses: depression.
 
     Mutates ``w`` (per-synapse weights) and ``st`` (traces). Allocates nothing. The walk of
-    the row has no branch (every weight of the row is rewritten, clipped) and reads the
-    postsynaptic traces from :func:`_traces_of_row`, so that it compiles to vector
-    instructions.
+    a row of :data:`SHORT_ROW` synapses or more has no branch (every weight of the row is
+    rewritten, clipped) and reads the postsynaptic traces from :func:`_traces_of_row`, so that
+    it compiles to vector instructions; shorter rows (Song 2000: one synapse) take the same
+    arithmetic in a scalar loop.
     """
     w_min, w_max = p[W_MIN], p[W_MAX]
     span = w_max - w_min
@@ -156,11 +166,17 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     amplitude = p[A2_MINUS] + p[A3_MINUS] * r2
     if amplitude != 0.0 or a0 != 0.0:
         s0, s1 = syn_start[j], syn_stop[j]
-        o1 = _traces_of_row(st.post[0], st.t_post, post_idx[s0:s1], st.scratch, t, p[TAU_MINUS])
-        row = w[s0:s1]
-        for q in range(row.size):
-            ws = row[q]
-            row[q] = _clip(ws - _soft_bound(ws - w_min, span, mu_minus) * o1[q] * amplitude + a0, w_min, w_max)
+        tau_minus = p[TAU_MINUS]
+        if s1 - s0 < SHORT_ROW:
+            for s in range(s0, s1):
+                i = post_idx[s]
+                o1 = st.post[0, i] * exp_nonpositive((st.t_post[i] - t) / tau_minus)
+                w[s] = _depressed(w[s], o1, amplitude, a0, w_min, w_max, span, mu_minus)
+        else:
+            o1s = _traces_of_row(st.post[0], st.t_post, post_idx[s0:s1], st.scratch, t, tau_minus)
+            row = w[s0:s1]
+            for q in range(row.size):
+                row[q] = _depressed(row[q], o1s[q], amplitude, a0, w_min, w_max, span, mu_minus)
     reset = p[SCHEME] == NEAREST_SYMMETRIC
     st.pre[0, j] = jump(r1, reset)
     st.pre[1, j] = jump(r2, reset)
