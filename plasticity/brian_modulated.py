@@ -11,9 +11,9 @@ tau_plus) and o (post, tau_minus) as event-driven variables. Bringing a synapse 
     c   = c * exp(-T / tau_c),  t_c = t          (T = t - t_c; 1/tau_cd = 1/tau_c + 1/tau_d)
 
 the exact integral of dw/dt = eta c (d - b) between events (``modulated.eligibility_integral``).
-A presynaptic spike (``pre`` pathway, after the optional ``transmit`` statement, so the weight
-transmitted is the one of the synapse's last update, as in ``models.Network``): up to date,
-c -= a_minus * o, r += 1. A postsynaptic spike: up to date, c += a_plus * r, o += 1. A dopamine
+A presynaptic spike (``pre`` pathway): up to date, then the optional ``transmit`` statement
+(so the weight transmitted includes the integral of c*d up to the spike, as ``models.Network``
+and NEST's ``stdp_dopamine_synapse`` transmit it), c -= a_minus * o, r += 1. A postsynaptic spike: up to date, c += a_plus * r, o += 1. A dopamine
 release (a spike of the ``rewards`` group, through a ``Synapses`` from it onto the plastic
 ``Synapses``, :func:`dopamine_rewards`): up to date, then d = d exp(-(t - t_d)/tau_d) + amount,
 t_d = t. Order at equal times as the kernels: pre (pathway order -1), post (+1), rewards (+2).
@@ -53,8 +53,9 @@ def _namespace(rule: DopamineSTDP) -> dict:
 
 def dopamine_to_brian(rule: DopamineSTDP, *, weight: str = "w", transmit: str | None = None) -> dict:
     """Brian2 ``Synapses`` keyword arguments (model, on_pre, on_post, namespace) of ``rule``.
-    ``weight`` must be ``"w"`` (the statements name it); ``transmit`` runs first on each
-    presynaptic spike (e.g. ``"v_post += w*mV"``). Add the dopamine with :func:`dopamine_rewards`."""
+    ``weight`` must be ``"w"`` (the statements name it); ``transmit`` runs on each presynaptic
+    spike once the synapse is up to date (e.g. ``"v_post += w*mV"``: the weight integrated up
+    to the spike, as in ``models.Network``). Add the dopamine with :func:`dopamine_rewards`."""
     if not isinstance(rule, DopamineSTDP):
         raise ParameterError(f"rule must be a DopamineSTDP, got {type(rule).__name__}")
     if weight != "w":
@@ -62,7 +63,7 @@ def dopamine_to_brian(rule: DopamineSTDP, *, weight: str = "w", transmit: str | 
     model = "\n".join(["w : 1", "c : 1", "t_c : second", "d : 1", "t_d : second",
                        "dr/dt = -r / da_tau_plus : 1 (event-driven)",
                        "do/dt = -o / da_tau_minus : 1 (event-driven)"])
-    on_pre = ([transmit] if transmit else []) + _advance() + ["c -= da_a_minus * o", "r += 1"]
+    on_pre = _advance() + ([transmit] if transmit else []) + ["c -= da_a_minus * o", "r += 1"]
     on_post = _advance() + ["c += da_a_plus * r", "o += 1"]
     return dict(model=model, on_pre="\n".join(on_pre), on_post="\n".join(on_post), namespace=_namespace(rule))
 

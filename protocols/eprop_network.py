@@ -75,7 +75,7 @@ import numpy as np
 
 from plasticity.errors import ParameterError, check_choice, check_int, check_non_negative, check_positive, validate
 
-from .common import check_backend, timed
+from .common import check_backend, check_target, timed
 
 RULES = ("eprop", "ottt")
 FEEDBACKS = ("symmetric", "random")
@@ -114,6 +114,7 @@ class Config:
     f_target: float = 10.0            # Hz
     rsnn: bool = True                 # train the discrete RSNN beside it
     seed: int = 0
+    target: str = "numpy"             # Brian2 code-generation target with backend="brian2"
 
     def __post_init__(self):
         validate(self)   # every field by its annotation: type, finite (plasticity.errors)
@@ -153,6 +154,7 @@ class Config:
         if not isinstance(self.rsnn, bool):
             raise ParameterError(f"rsnn must be true or false, got {self.rsnn!r}")
         check_int("seed", self.seed, 0)
+        check_target(self.target)
 
     @classmethod
     def small(cls) -> "Config":
@@ -303,60 +305,90 @@ def _train_rsnn(config: Config, x, target):
 
 
 def run(config: Config, backend: str = "native") -> Result:
+    """Train ``config`` on ``backend``: "native" (models.Network) or "brian2" (the same
+    discrete network as Brian2 code on ``config.target``, :mod:`protocols.brian_eprop`; the
+    RSNN beside it trains natively in both cases)."""
     check_backend(backend)
-    if backend != "native":
-        raise ParameterError("backend must be 'native' for eprop_network (its current synapses, refractoriness and "
-                             "Poisson background are not expressed in Brian2 yet; e-prop itself runs in Brian2: "
-                             "plasticity.brian.attach_eprop), got 'brian2'")
     c = config
     provenance: dict = {}
     with timed(provenance, backend, c.seed):
         task = c.task()
         x, target = task.pattern()                       # (T, n_in) on the 1 ms grid, (T, 1)
-        net, learner, h = build(c, x, task.target_function(), c.trials + 1)
-        var = float(np.var(h["target"]))
         units = c.units()
-        from plasticity import optim
-
-        opt = _Scaled(optim.Adam(c.lr), units)
-        n_rec, period = c.n_rec, c.period_ms
-        nmse = np.zeros(c.trials)
-        rates = np.zeros(c.trials)
-        durations = []
-        counted = 0
-        spikes = h["spikes"]
-        for trial in range(c.trials + 1):
-            start = time.perf_counter()
-            net.run(period)
-            mse = 2.0 * learner.loss() / c.steps
-            if trial < c.trials:
-                learner.apply(opt)
-            learner.reset()
-            durations.append(time.perf_counter() - start)
-            n_spikes = spikes.t.size - counted
-            counted = spikes.t.size
-            rate = n_spikes / n_rec / (period / 1000.0)
-            if trial < c.trials:
-                nmse[trial], rates[trial] = mse / var, rate
-        if not np.all(np.isfinite(nmse)):
-            raise ParameterError(f"training diverged (normalised MSE {nmse[-1]!r}); lower lr")
-        t0 = c.trials * period
-        last = spikes.t >= t0 - 1e-9
-        n_ms = int(round(period / RSNN_DT))
-        y_test = h["y"].values[c.trials * n_ms:(c.trials + 1) * n_ms, 0]   # y at the start of each ms
-        every = int(round(RSNN_DT / c.dt))
-        compile_s = float(net.timing["compile_s"])
+        curve = _run_brian2(c, provenance) if backend == "brian2" else _run_native(c, x, task, provenance)
+        if not np.all(np.isfinite(curve["nmse"])):
+            raise ParameterError(f"training diverged (normalised MSE {curve['nmse'][-1]!r}); lower lr")
         if c.rsnn:
             r_nmse, r_test, r_rate, r_y, r_time = _train_rsnn(c, x, target)
         else:
             r_nmse, r_test, r_rate, r_y, r_time = np.full(c.trials, np.nan), np.nan, np.nan, np.zeros(0), np.nan
-        provenance.update(units={k: float(v) for k, v in units.items()}, feedback=c.feedback_used,
-                          task=repr(task), network_run_s=float(net.timing["run_s"]))
-    return Result(c, nmse, rates, mse / var, n_spikes / n_rec / (period / 1000.0),
-                  np.arange(n_ms) * RSNN_DT, y_test, h["target"][::every], spikes.i[last].astype(np.int64),
-                  spikes.t[last] - t0, r_nmse, float(r_test), float(r_rate), r_y,
-                  float(np.median(durations[1:])) if len(durations) > 1 else float(durations[0]),
-                  float(r_time), compile_s, provenance=provenance)
+        provenance.update(units={k: float(v) for k, v in units.items()}, feedback=c.feedback_used, task=repr(task))
+    every = int(round(RSNN_DT / c.dt))
+    return Result(c, curve["nmse"], curve["rates"], curve["nmse_test"], curve["rate_test"],
+                  np.arange(curve["y_test"].size) * RSNN_DT, curve["y_test"], curve["target"][::every],
+                  curve["spike_i"], curve["spike_t"], r_nmse, float(r_test), float(r_rate), r_y,
+                  curve["time_per_trial_s"], float(r_time), curve["compile_s"], provenance=provenance)
+
+
+def _run_native(c: Config, x, task, provenance: dict) -> dict:
+    """The protocol in models.Network: per trial run, gradients, Adam, reset."""
+    net, learner, h = build(c, x, task.target_function(), c.trials + 1)
+    var = float(np.var(h["target"]))
+    from plasticity import optim
+
+    opt = _Scaled(optim.Adam(c.lr), c.units())
+    n_rec, period = c.n_rec, c.period_ms
+    nmse = np.zeros(c.trials)
+    rates = np.zeros(c.trials)
+    durations = []
+    counted = 0
+    spikes = h["spikes"]
+    for trial in range(c.trials + 1):
+        start = time.perf_counter()
+        net.run(period)
+        mse = 2.0 * learner.loss() / c.steps
+        if trial < c.trials:
+            learner.apply(opt)
+        learner.reset()
+        durations.append(time.perf_counter() - start)
+        n_spikes = spikes.t.size - counted
+        counted = spikes.t.size
+        rate = n_spikes / n_rec / (period / 1000.0)
+        if trial < c.trials:
+            nmse[trial], rates[trial] = mse / var, rate
+    t0 = c.trials * period
+    last = spikes.t >= t0 - 1e-9
+    n_ms = int(round(period / RSNN_DT))
+    provenance.update(network_run_s=float(net.timing["run_s"]))
+    return dict(nmse=nmse, rates=rates, nmse_test=mse / var, rate_test=n_spikes / n_rec / (period / 1000.0),
+                y_test=h["y"].values[c.trials * n_ms:(c.trials + 1) * n_ms, 0],     # y at the start of each ms
+                target=h["target"], spike_i=spikes.i[last].astype(np.int64), spike_t=spikes.t[last] - t0,
+                time_per_trial_s=float(np.median(durations[1:])) if len(durations) > 1 else float(durations[0]),
+                compile_s=float(net.timing["compile_s"]))
+
+
+def _run_brian2(c: Config, provenance: dict) -> dict:
+    """The protocol as one Brian2 run (protocols.brian_eprop): the losses of the trials, the
+    spikes and the readout; the same numbers as :func:`_run_native`."""
+    from .brian_eprop import run as run_brian
+
+    out = run_brian(c, c.target)
+    var = float(np.var(out["target"]))
+    mse = 2.0 * (0.5 * out["sq"]) / c.steps              # as 2 * Learner.loss() / steps
+    n_periods = c.trials + 1
+    trial_of = np.rint(out["spike_t"] / c.dt).astype(np.int64) // c.steps
+    counts = np.bincount(trial_of, minlength=n_periods)[:n_periods]
+    rates = counts / c.n_rec / (c.period_ms / 1000.0)
+    last = trial_of == c.trials
+    n_ms = int(round(c.period_ms / RSNN_DT))
+    provenance.update(target=c.target, brian2_build_s=out["build_s"], brian2_compile_s=out["compile_s"],
+                      brian2_simulation_s=out["simulation_s"],
+                      network="the native network's discrete updates as Brian2 code (protocols.brian_eprop); "
+                              "native input pattern and Poisson background replayed")
+    return dict(nmse=mse[:c.trials] / var, rates=rates[:c.trials], nmse_test=float(mse[-1] / var),
+                rate_test=float(rates[-1]), y_test=out["y"][c.trials * n_ms:(c.trials + 1) * n_ms],
+                target=out["target"], spike_i=out["spike_i"][last], spike_t=out["spike_t"][last] - c.trials * c.period_ms,
+                time_per_trial_s=out["simulation_s"] / n_periods, compile_s=out["compile_s"])
 
 
 # -- report, plots, summary -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from plasticity import modulated
 from plasticity.errors import ParameterError, check_int, check_non_negative, check_positive, validate
 
 from . import checkpoint
-from .common import check_backend, timed
+from .common import check_backend, check_target, timed
 
 
 def reference() -> dict:
@@ -81,6 +81,7 @@ class Config:
     record_every_ms: float = 10_000.0
     success_fraction: float = 0.9    # rewarded weight >= success_fraction * w_max counts as reached
     seed: int = 0
+    target: str = "numpy"            # Brian2 code-generation target with backend="brian2"
 
     def __post_init__(self):
         validate(self)   # every field by its annotation: type, finite (plasticity.errors)
@@ -104,6 +105,7 @@ class Config:
         if self.dt > self.window_ms:
             raise ParameterError(f"dt must be <= window_ms ({self.window_ms} ms), got {self.dt}")
         check_int("seed", self.seed, 0)
+        check_target(self.target)
         self.rule()
 
     @classmethod
@@ -198,28 +200,39 @@ def build(config: Config):
 
 
 def run(config: Config, backend: str = "native", progress: bool = False) -> Result:
+    """Simulate ``config`` on ``backend``: "native" (models.Network, checkpointed under
+    ``plab run``) or "brian2" (the same network as Brian2 code on ``config.target``,
+    :mod:`protocols.brian_izhikevich`, one run; ``progress`` is native only)."""
     check_backend(backend)
-    if backend != "native":
-        raise ParameterError("backend must be 'native' for izhikevich2007 (its Poisson sources and reward critic "
-                             "draw from the native generator); the rule itself runs in Brian2 as equations: "
-                             "plasticity.brian.dopamine_to_brian + dopamine_rewards, got 'brian2'")
     c = config
     provenance: dict = {"reference": reference()}
     with timed(provenance, backend, c.seed):
-        net, parts = checkpoint.network("main", lambda: build(c))
-        checkpoint.run("main", net, parts, c.duration_ms, progress=progress)
-        proj, rec = parts["projection"], parts["weights"]
-        w = np.stack([proj.dense_weights(row) for row in rec.w])        # (n_times, n_post, n_pre)
-        reward_t, _ = net.modulator_releases(parts["dopamine"])
-        pre_rec, post_rec = parts["pre_spikes"], parts["post_spikes"]
-        pre0, post0 = (np.rint(r.t[r.i == 0] / c.dt).astype(np.int64) for r in (pre_rec, post_rec))  # steps
+        if backend == "brian2":
+            from .brian_izhikevich import run as run_brian
+
+            out = run_brian(c, c.target)
+            w_t, w, reward_t, post_i, post_t = out["w_t"], out["w"], out["reward_t"], out["post_i"], out["post_t"]
+            pre_i, pre_t = out["pre_spikes"]
+            provenance.update(network=f"{c.n_pre} Poisson -> {c.n_post} LIF (delta synapses), {c.n_pre * c.n_post} "
+                                      "plastic synapses, rewarded: pre 0 -> post 0; Brian2 equations "
+                                      "(protocols.brian_izhikevich), native Poisson trains and reward delays",
+                              target=c.target, brian2_build_s=out["build_s"], brian2_compile_s=out["compile_s"],
+                              brian2_simulation_s=out["simulation_s"])
+        else:
+            net, parts = checkpoint.network("main", lambda: build(c))
+            checkpoint.run("main", net, parts, c.duration_ms, progress=progress)
+            proj, rec = parts["projection"], parts["weights"]
+            w_t, w = rec.t.copy(), np.stack([proj.dense_weights(row) for row in rec.w])   # (n_times, n_post, n_pre)
+            reward_t, _ = net.modulator_releases(parts["dopamine"])
+            pre_rec, post_rec = parts["pre_spikes"], parts["post_spikes"]
+            pre_i, pre_t, post_i, post_t = pre_rec.i, pre_rec.t, post_rec.i.copy(), post_rec.t.copy()
+            provenance.update(network=f"{c.n_pre} Poisson -> {c.n_post} LIF (delta synapses), "
+                                      f"{proj.n_syn} plastic synapses, rewarded: pre 0 -> post 0; models.Network",
+                              compile_s=net.timing["compile_s"], loop_s=net.timing["run_s"])
+        pre0, post0 = (np.rint(t[i == 0] / c.dt).astype(np.int64) for i, t in ((pre_i, pre_t), (post_i, post_t)))
         pairing_t = _pairing_steps(pre0, post0, int(round(c.window_ms / c.dt))) * c.dt
-        provenance.update(network=f"{c.n_pre} Poisson -> {c.n_post} LIF (delta synapses), "
-                                  f"{proj.n_syn} plastic synapses, rewarded: pre 0 -> post 0; models.Network",
-                          n_pre_spikes=int(pre_rec.t.size), compile_s=net.timing["compile_s"],
-                          loop_s=net.timing["run_s"])
-    return Result(c, rec.t.copy(), w, reward_t, pairing_t, post_rec.i.copy(), post_rec.t.copy(),
-                  int(pre_rec.t.size), provenance)
+        provenance.update(n_pre_spikes=int(pre_t.size))
+    return Result(c, w_t, w, reward_t, pairing_t, post_i, post_t, int(pre_t.size), provenance)
 
 
 def plot(result: Result):

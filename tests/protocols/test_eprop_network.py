@@ -50,8 +50,10 @@ def test_config_cross_field_checks():
         en.Config(rule="ottt", feedback="random")
     assert en.Config(rule="ottt").feedback_used == "symmetric"
     assert en.Config().feedback_used == "random" and en.Config().dt == 0.1
-    with pytest.raises(ParameterError, match="backend"):
-        en.run(en.Config.small(), backend="brian2")
+    with pytest.raises(ParameterError, match="backend must be one of 'native', 'brian2', got 'nest'"):
+        en.run(en.Config.small(), backend="nest")
+    with pytest.raises(ParameterError, match="target"):
+        en.Config(target="cuda")
 
 
 def test_network_is_what_the_docs_say():
