@@ -210,7 +210,11 @@ def run(config, target: str) -> dict:
         net = b2.Network(*(o for k, o in objects.items() if k not in ("pairs", "n_pairings")))
         build_s = time.perf_counter() - tic
         tic = time.perf_counter()
-        duration = (round(c.duration_ms / c.dt) + 1) * c.dt      # one step more: the record at duration_ms
+        # half a record period more: the record at duration_ms is then well inside the run (a
+        # run ending one step after a clock tick may drop the tick: Brian2's clocks round
+        # end times within 1e-4 of their dt); what happens after duration_ms is dropped below
+        extra = max(1, round(0.5 * c.record_every_ms / c.dt))
+        duration = (round(c.duration_ms / c.dt) + extra) * c.dt
         if target == "cpp_standalone":
             net.run(duration * b2.ms)
             wall = time.perf_counter() - tic
@@ -225,7 +229,9 @@ def run(config, target: str) -> dict:
         i, j = objects["pairs"]
         mon = objects["weights"]
         w_t = np.asarray(mon.t / b2.ms, dtype=float)
-        w_syn = np.asarray(mon.w, dtype=float)                     # (n_syn, n_times)
+        recorded = w_t < c.duration_ms + 0.5 * c.dt
+        w_t = w_t[recorded]
+        w_syn = np.asarray(mon.w, dtype=float)[:, recorded]         # (n_syn, n_times)
         w = np.zeros((w_t.size, c.n_post, c.n_pre))
         w[:, j, i] = w_syn.T
         rel = objects["releases"]

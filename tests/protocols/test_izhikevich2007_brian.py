@@ -71,3 +71,13 @@ def test_what_brian2_cannot_express_is_refused(change, name):
         iz.run(c, backend="brian2")
     with pytest.raises(ParameterError, match="target must be one of"):
         iz.Config(target="gpu")
+
+
+def test_the_record_at_the_end_is_kept():
+    """A run that ended one step after the last record lost that record on numpy (Brian2 rounds
+    a clock's end within 1e-4 of its dt: 20 001 ms on a 20 000 ms clock); the Brian2 run now goes
+    on half a record period and drops what follows duration_ms."""
+    c = iz.Config(**{**CONFIG, "n_pre": 5, "n_post": 2, "record_every_ms": 20_000.0})
+    native, brian = iz.run(c), iz.run(c, backend="brian2")
+    np.testing.assert_array_equal(native.w_t, [0.0, 20_000.0])
+    assert_same(native, brian)
