@@ -3,7 +3,7 @@ Brian2 code, the whole training, Adam included, inside one Brian2 run) against m
 the same spikes and the same learning curve.
 
 Tolerance: normalised MSE of every trial rtol 1e-9, readout 1e-9, spike times 1e-9 ms, the
-same spike count in every trial. Measured: numpy bit-identical on these configs; cython and
+same spike count in every trial. Measured: numpy within 2e-16 on these configs; cython and
 cpp_standalone (compiled with -ffast-math) 2e-14; the small config (50 LIF, 150 trials of 1 s
 at dt 0.1 ms) 1.8e-14 over the whole curve on numpy and cpp_standalone, 1930 identical
 spikes in the test trial (docs/brian2.md)."""
