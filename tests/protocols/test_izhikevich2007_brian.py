@@ -5,7 +5,7 @@ dopamine releases, and the same weights at every record.
 
 Tolerance: weights rtol 1e-9 and 1e-9 mV (w_max 4 mV), spike and release times 1e-9 ms.
 Measured: 1.1e-12 mV on this config (numpy and cpp_standalone); on the small config (one hour,
-1000 synapses) 1.3e-11 mV on cpp_standalone, 239 identical releases, 57942 identical spikes."""
+1000 synapses) 1.3e-11 mV on numpy and cpp_standalone, 239 identical releases, 57942 identical spikes."""
 import numpy as np
 import pytest
 
