@@ -79,6 +79,26 @@ def replay_pairs(rule, pre, post, w0, *, dt, duration, target="numpy", pairs="al
         return out
 
 
+def timed_run(b2, net, duration_ms, target):
+    """Run ``net`` for ``duration_ms`` on ``target`` (inside ``brian_target``, whose module is
+    ``b2``); ``(compile_s, simulation_s)``. cpp_standalone builds, compiles and runs in the one
+    call: the simulation is its own measure of the run, the rest of the wall time is compile.
+    numpy and cython: a zero-length run first generates and compiles the code."""
+    import time
+
+    tic = time.perf_counter()
+    if target == "cpp_standalone":
+        net.run(duration_ms * b2.ms)
+        wall = time.perf_counter() - tic
+        simulation_s = float(getattr(b2.device, "_last_run_time", wall))
+        return wall - simulation_s, simulation_s
+    net.run(0 * b2.ms)                      # code generation and compilation only
+    compile_s = time.perf_counter() - tic
+    tic = time.perf_counter()
+    net.run(duration_ms * b2.ms)
+    return compile_s, time.perf_counter() - tic
+
+
 def run_song(config, rates, w0, target):
     """The Song 2000 network in Brian2 with our rule's equations; returns a dict of arrays."""
     import time

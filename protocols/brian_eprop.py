@@ -295,6 +295,7 @@ def run(config, target: str) -> dict:
     needs them (losses per trial, spikes, readout samples) and the timings (s)."""
     from plasticity.brian import brian_target
 
+    from .brian_backend import timed_run
     from .eprop_network import build as native_build
 
     c = config
@@ -309,18 +310,7 @@ def run(config, target: str) -> dict:
         objects = build(b2, c, native, background)
         net = b2.Network(*objects.values())
         build_s = time.perf_counter() - tic
-        tic = time.perf_counter()
-        if target == "cpp_standalone":
-            net.run(duration * b2.ms)
-            wall = time.perf_counter() - tic
-            simulation_s = float(getattr(b2.device, "_last_run_time", wall))
-            compile_s = wall - simulation_s
-        else:
-            net.run(0 * b2.ms)                      # code generation and compilation only
-            compile_s = time.perf_counter() - tic
-            tic = time.perf_counter()
-            net.run(duration * b2.ms)
-            simulation_s = time.perf_counter() - tic
+        compile_s, simulation_s = timed_run(b2, net, duration, target)
         sq = np.asarray(objects["loss"].sq[0], dtype=float)          # at t = 0, period, ...: the finished trial's
         out = objects["out"]
         spikes = objects["spikes"]

@@ -201,6 +201,8 @@ def run(config, target: str) -> dict:
     n_pre), release times, postsynaptic spikes (ms), the presynaptic trains and timings (s)."""
     from plasticity.brian import brian_target
 
+    from .brian_backend import timed_run
+
     c = config
     check(c)
     pre_spikes, bg_spikes, key = native_sources(c)
@@ -209,23 +211,12 @@ def run(config, target: str) -> dict:
         objects = build(b2, c, pre_spikes, bg_spikes, key)
         net = b2.Network(*(o for k, o in objects.items() if k not in ("pairs", "n_pairings")))
         build_s = time.perf_counter() - tic
-        tic = time.perf_counter()
         # half a record period more: the record at duration_ms is then well inside the run (a
         # run ending one step after a clock tick may drop the tick: Brian2's clocks round
         # end times within 1e-4 of their dt); what happens after duration_ms is dropped below
         extra = max(1, round(0.5 * c.record_every_ms / c.dt))
         duration = (round(c.duration_ms / c.dt) + extra) * c.dt
-        if target == "cpp_standalone":
-            net.run(duration * b2.ms)
-            wall = time.perf_counter() - tic
-            simulation_s = float(getattr(b2.device, "_last_run_time", wall))
-            compile_s = wall - simulation_s
-        else:
-            net.run(0 * b2.ms)
-            compile_s = time.perf_counter() - tic
-            tic = time.perf_counter()
-            net.run(duration * b2.ms)
-            simulation_s = time.perf_counter() - tic
+        compile_s, simulation_s = timed_run(b2, net, duration, target)
         i, j = objects["pairs"]
         mon = objects["weights"]
         w_t = np.asarray(mon.t / b2.ms, dtype=float)
