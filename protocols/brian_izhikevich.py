@@ -96,18 +96,11 @@ def check(config) -> None:
 def native_sources(config):
     """The native spike trains and critic key: ``(pre (i, t), background (i, t), key)``, from a
     ``models.Network`` with the protocol's groups and modulator (same seed, dt and chunk) and no
-    connections, run for the whole duration."""
-    import models
+    connections (:func:`protocols.izhikevich2007.network_groups`), run for the whole duration."""
+    from .izhikevich2007 import network_groups
 
     c = config
-    net = models.Network(dt=c.dt, seed=c.seed, chunk=60_000.0)
-    pre = net.add(models.PoissonGroup(c.n_pre, rate=c.rate_hz))
-    post = net.add(models.LIF(c.n_post, synapses="delta", tau_m=c.tau_m, e_leak=c.v_rest, v_th=c.v_th,
-                              v_reset=c.v_rest, t_ref=c.t_ref))
-    background = net.add(models.PoissonGroup(c.n_post, rate=c.bg_rate_hz))
-    critic = models.PairingReward(pre, 0, post, 0, window=c.window_ms, delay_min=c.delay_min_ms,
-                                  delay_max=c.delay_max_ms, amount=c.reward_amount)
-    net.add(models.Modulator(tau_d=c.tau_d, critics=(critic,)))
+    net, pre, _, background, _ = network_groups(c)
     s_pre, s_bg = net.record_spikes(pre), net.record_spikes(background)
     net.run(c.duration_ms)
     key = np.uint64(net.view().modulators.key[0])

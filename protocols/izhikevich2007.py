@@ -178,20 +178,30 @@ def _pairing_steps(pre_steps, post_steps, window_steps):
     return post_steps[ok & (gap > 0) & (gap <= window_steps)]
 
 
-def build(config: Config):
-    """The protocol's ``models.Network`` (not yet run) and what :func:`run` reads from it:
-    ``(net, parts)`` with ``parts`` the groups, the plastic projection, the modulator and
-    the monitors by name."""
+def network_groups(config: Config):
+    """The protocol's ``models.Network`` with its groups and the dopamine modulator (its critic
+    watching pre 0 -> post 0), no connections yet: ``(net, pre, post, background, dopamine)``.
+    :func:`build` connects them; protocols.brian_izhikevich runs them unconnected for the
+    native Poisson trains and the critic's key."""
     c = config
     net = models.Network(dt=c.dt, seed=c.seed, chunk=60_000.0)
     pre = net.add(models.PoissonGroup(c.n_pre, rate=c.rate_hz))
     post = net.add(models.LIF(c.n_post, synapses="delta", tau_m=c.tau_m, e_leak=c.v_rest, v_th=c.v_th,
                               v_reset=c.v_rest, t_ref=c.t_ref))
     background = net.add(models.PoissonGroup(c.n_post, rate=c.bg_rate_hz))
-    net.connect(background, post, weight=c.bg_mv, connectivity=models.one_to_one())
     critic = models.PairingReward(pre, 0, post, 0, window=c.window_ms, delay_min=c.delay_min_ms,
                                   delay_max=c.delay_max_ms, amount=c.reward_amount)
     dopamine = net.add(models.Modulator(tau_d=c.tau_d, critics=(critic,)))
+    return net, pre, post, background, dopamine
+
+
+def build(config: Config):
+    """The protocol's ``models.Network`` (not yet run) and what :func:`run` reads from it:
+    ``(net, parts)`` with ``parts`` the groups, the plastic projection, the modulator and
+    the monitors by name."""
+    c = config
+    net, pre, post, background, dopamine = network_groups(c)
+    net.connect(background, post, weight=c.bg_mv, connectivity=models.one_to_one())
     proj = net.connect(pre, post, weight=c.w0, rule=c.rule(), modulator=dopamine)
     parts = dict(pre=pre, post=post, background=background, dopamine=dopamine, projection=proj,
                  pre_spikes=net.record_spikes(pre), post_spikes=net.record_spikes(post),
