@@ -1059,47 +1059,62 @@ def integrate(k, net, spiked):
     return n_sp
 
 
+LIF_BLOCK = 256     # neurons per block of the plain LIF update: its arrays stay in L1 between the passes
+
+
 @njit(cache=True, inline="always")
 def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
     """Stages 2-3 for a LIF group without adaptation, subtractive reset or psi (most networks):
-    the arithmetic of the general loop of :func:`integrate`, in two passes so that the first
-    (every neuron integrated, the result kept only where not refractory) has no branch and
-    compiles to vector instructions; the second finds the spikes. The group's slices are
-    indexed from 0 (measured: indices n0..n1 into the whole arrays keep LLVM from
+    the arithmetic of the general loop of :func:`integrate`, block by block
+    (:data:`LIF_BLOCK` neurons), in two passes so that the first (every neuron integrated, the
+    result kept only where not refractory) has no branch and compiles to vector instructions;
+    it also counts the potentials above threshold, and the second pass, which finds the
+    spikes, runs only in the blocks where that count is not zero (at a few Hz, most blocks
+    have none; measured 0.94 -> 0.64 ns per neuron and step at 16 000 neurons). Each block's
+    slices are indexed from 0 (measured: indices into the whole arrays keep LLVM from
     vectorising, 3.5x slower)."""
-    v, s_e, s_i, ref_until, z = neu.v[n0:n1], neu.s_e[n0:n1], neu.s_i[n0:n1], neu.ref_until[n0:n1], neu.z[n0:n1]
     p_m, p_e, p_i, k_e, k_i = c[P_M], c[P_E], c[P_I], c[K_E], c[K_I]
-    if conductance:
-        e_leak, e_e, e_i, v_ext, dt_tau = c[E_LEAK], c[E_E], c[E_I], c[V_EXT], c[DT_TAU_M]
-        factor = neu.scratch[n0:n1]
-        for n in range(v.size):     # alone in its loop, the exp vectorises (measured 2x)
-            factor[n] = exp_nonpositive(-dt_tau * (1.0 + s_e[n] + s_i[n]))
-        for n in range(v.size):
-            ge, gi, vn = s_e[n], s_i[n], v[n]
-            g_tot = 1.0 + ge + gi
-            v_inf = (e_leak + ge * e_e + gi * e_i + v_ext) / g_tot
-            new = v_inf + (vn - v_inf) * factor[n]
-            v[n] = new if k >= ref_until[n] else vn
-            s_e[n] = _settle(ge * p_e, 0.0)
-            s_i[n] = _settle(gi * p_i, 0.0)
-            z[n] = 0.0
-    else:
-        v_rest = c[E_LEAK] + c[V_EXT]
-        for n in range(v.size):
-            ge, gi, vn = s_e[n], s_i[n], v[n]
-            new = _settle(v_rest + (vn - v_rest) * p_m + k_e * ge + k_i * gi, v_rest)
-            v[n] = new if k >= ref_until[n] else vn
-            s_e[n] = _settle(ge * p_e, 0.0)
-            s_i[n] = _settle(gi * p_i, 0.0)
-            z[n] = 0.0
+    e_leak, e_e, e_i, v_ext, dt_tau = c[E_LEAK], c[E_E], c[E_I], c[V_EXT], c[DT_TAU_M]
     thr, v_reset, ref_steps = c[V_TH], c[V_RESET], int(c[REF_STEPS])
-    for n in range(v.size):
-        if v[n] > thr and k >= ref_until[n]:
-            v[n] = v_reset
-            ref_until[n] = k + ref_steps
-            z[n] = 1.0
-            spiked[n_sp] = n0 + n
-            n_sp += 1
+    v_rest = e_leak + v_ext
+    for b0 in range(n0, n1, LIF_BLOCK):
+        b1 = min(b0 + LIF_BLOCK, n1)
+        v, s_e, s_i, ref_until, z = neu.v[b0:b1], neu.s_e[b0:b1], neu.s_i[b0:b1], neu.ref_until[b0:b1], neu.z[b0:b1]
+        above = 0
+        if conductance:
+            factor = neu.scratch[b0:b1]
+            for n in range(v.size):     # alone in its loop, the exp vectorises (measured 2x)
+                factor[n] = exp_nonpositive(-dt_tau * (1.0 + s_e[n] + s_i[n]))
+            for n in range(v.size):
+                ge, gi, vn = s_e[n], s_i[n], v[n]
+                g_tot = 1.0 + ge + gi
+                v_inf = (e_leak + ge * e_e + gi * e_i + v_ext) / g_tot
+                new = v_inf + (vn - v_inf) * factor[n]
+                vn = new if k >= ref_until[n] else vn
+                v[n] = vn
+                above += vn > thr
+                s_e[n] = _settle(ge * p_e, 0.0)
+                s_i[n] = _settle(gi * p_i, 0.0)
+                z[n] = 0.0
+        else:
+            for n in range(v.size):
+                ge, gi, vn = s_e[n], s_i[n], v[n]
+                new = _settle(v_rest + (vn - v_rest) * p_m + k_e * ge + k_i * gi, v_rest)
+                vn = new if k >= ref_until[n] else vn
+                v[n] = vn
+                above += vn > thr
+                s_e[n] = _settle(ge * p_e, 0.0)
+                s_i[n] = _settle(gi * p_i, 0.0)
+                z[n] = 0.0
+        if above == 0:
+            continue
+        for n in range(v.size):
+            if v[n] > thr and k >= ref_until[n]:
+                v[n] = v_reset
+                ref_until[n] = k + ref_steps
+                z[n] = 1.0
+                spiked[n_sp] = b0 + n
+                n_sp += 1
     return n_sp
 
 
