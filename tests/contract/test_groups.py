@@ -64,6 +64,8 @@ def test_readout_y_recorded_in_the_network_equals_the_rsnn_readout():
     assert states.z.sum() > 5 and np.any(states.a[0] > 0)
 
 
+# tau 2 ms at dt 1 ms on purpose (a fast decay); the dt warning is not what this tests
+@pytest.mark.filterwarnings("ignore:dt = 1 ms is .* of the smallest time constant:UserWarning")
 def test_decaying_state_settles_to_exact_rest_instead_of_subnormal_numbers():
     """A membrane at rest 0 mV, a synaptic current and a readout decaying in silence reach
     exactly 0 (below 1e-150) instead of subnormal numbers, where arithmetic is ~100x slower;
