@@ -148,6 +148,18 @@ def _depressed(ws, o1, amplitude, a0, w_min, w_max, span, mu_minus):
     return _clip(ws - _soft_bound(ws - w_min, span, mu_minus) * o1 * amplitude + a0, w_min, w_max)
 
 
+@njit(cache=True, error_model="numpy")
+def _depress_row(st, w, post_idx, s0, s1, t, tau_minus, amplitude, a0, w_min, w_max, span, mu_minus):
+    """The vector path of :func:`on_pre` for the row ``s0:s1``. A function of its own, not
+    inlined: inlined beside the scalar path of short rows, its loops compiled to code 3x
+    slower (measured in the 4 000-neuron network's rows of 64: 7.2 against 2.4 ns per
+    synapse)."""
+    o1s = _traces_of_row(st.post[0], st.t_post, post_idx[s0:s1], st.scratch, t, tau_minus)
+    row = w[s0:s1]
+    for q in range(row.size):
+        row[q] = _depressed(row[q], o1s[q], amplitude, a0, w_min, w_max, span, mu_minus)
+
+
 @njit(cache=True, inline="always")
 def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
     """Presynaptic spike of neuron ``j`` at ``t`` (ms) reaches its synapses: depression.
@@ -173,10 +185,7 @@ def on_pre(p, st, w, syn_start, syn_stop, post_idx, j, t):
                 o1 = st.post[0, i] * exp_nonpositive((st.t_post[i] - t) / tau_minus)
                 w[s] = _depressed(w[s], o1, amplitude, a0, w_min, w_max, span, mu_minus)
         else:
-            o1s = _traces_of_row(st.post[0], st.t_post, post_idx[s0:s1], st.scratch, t, tau_minus)
-            row = w[s0:s1]
-            for q in range(row.size):
-                row[q] = _depressed(row[q], o1s[q], amplitude, a0, w_min, w_max, span, mu_minus)
+            _depress_row(st, w, post_idx, s0, s1, t, tau_minus, amplitude, a0, w_min, w_max, span, mu_minus)
     reset = p[SCHEME] == NEAREST_SYMMETRIC
     st.pre[0, j] = jump(r1, reset)
     st.pre[1, j] = jump(r2, reset)
