@@ -46,7 +46,7 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
         if monitor_full(mon):
             return k
         t = k * net.dt
-{record_state}        n_neuron = integrate(k, net, spiked)                             # 2-3
+{record_state}        n_neuron = integrate(k, net, spiked, {lif_general}, {adex})       # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
         for p in range(n_proj):                                          # 4
@@ -81,11 +81,19 @@ OPTIONAL = {
     "readouts": "        readouts(k, k_chunk, net)                                        # 6\n",
     "modulators": "        modulators(k, net, spiked, n_sp)                                 # 7\n",
 }
+# Neuron kinds a network may not have: integrate()'s code for them is compiled only into the
+# loops of networks that have them (a literal False prunes the branch before Numba compiles it;
+# measured: the general LIF path and AdEx were a third of the demo's cold compile).
+KINDS = ("lif_general", "adex")
 
 
-def source(families, stages=tuple(OPTIONAL)) -> str:
+ALL = tuple(OPTIONAL) + KINDS
+
+
+def source(families, stages=ALL) -> str:
     """The generated module's text for ``families`` (a tuple of Family, in loop order) with
-    the optional ``stages`` (names of :data:`OPTIONAL`) the network needs."""
+    the optional ``stages`` (names of :data:`OPTIONAL`) and neuron kinds (:data:`KINDS`) the
+    network needs."""
     imports, blocks = [], {"on_pre": [], "on_post": [], "on_step": []}
     for f, fam in enumerate(families):
         for hook in fam.hooks:
@@ -99,11 +107,12 @@ def source(families, stages=tuple(OPTIONAL)) -> str:
     return _TEMPLATE.format(names=", ".join(f.name for f in families) or "none",
                             imports="\n".join(imports),
                             **{name: line if name in stages else "" for name, line in OPTIONAL.items()},
+                            **{name: name in stages for name in KINDS},
                             **{k: "\n".join(v) if v else "            pass" if k != "on_step" else ""
                                for k, v in blocks.items()})
 
 
-def loop_name(families, graph=None, stages=tuple(OPTIONAL)) -> str:
+def loop_name(families, graph=None, stages=ALL) -> str:
     """The generated module's name for ``families``: a hash of its text, of the Numba
     dependency set of :mod:`models.simulate` and of the families' kernel modules (see
     :mod:`plasticity.jit_cache`). ``graph`` (a ``ModuleGraph``; default: the packages as this
@@ -113,9 +122,9 @@ def loop_name(families, graph=None, stages=tuple(OPTIONAL)) -> str:
     return "plab_loop_" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
-def loop_for(families, stages=tuple(OPTIONAL)):
-    """The compiled ``run_steps`` for this tuple of families and these optional stages
-    (generated and imported once)."""
+def loop_for(families, stages=ALL):
+    """The compiled ``run_steps`` for this tuple of families and these optional stages and
+    neuron kinds (generated and imported once)."""
     text = source(families, stages)
     name = loop_name(families, stages=stages)
     if name in _LOADED:

@@ -597,7 +597,7 @@ class _Built:
                                             ("readouts", bool(self.readout_groups)),
                                             ("modulators", self.modulators.level.size + self.modulators.crit_i.shape[0] > 0))
                   if needed]
-        self.stages = tuple(stages)
+        self.stages = tuple(stages) + neuron_kinds(consts)
         self.run_steps = loop_for(families, self.stages)
         # monitors
         self.spike_mask = np.zeros(self.n_total, np.bool_)
@@ -622,8 +622,10 @@ class _Built:
         return state
 
     def __setstate__(self, state):
-        from .loopgen import loop_for
+        from .loopgen import KINDS, loop_for
         self.__dict__.update(state)
+        # the kinds from the neurons themselves: a checkpoint saved before they were stages has none
+        self.stages = tuple(s for s in self.stages if s not in KINDS) + neuron_kinds(self.neurons.consts)
         self.run_steps = loop_for(self.families, self.stages)
 
     def relink(self):
@@ -1005,10 +1007,20 @@ def record_state(k, net, mon):
             mon.out_n[e] += 1
 
 
+def neuron_kinds(consts) -> tuple:
+    """The neuron kinds of :data:`models.loopgen.KINDS` that groups with these constants need:
+    "lif_general" (a LIF group with subtractive reset, adaptation or psi), "adex"."""
+    lif = consts[:, KIND] == KIND_LIF
+    general = lif & ((consts[:, SUBTRACT] == 1.0) | (consts[:, ADAPTIVE] != 0.0) | (consts[:, NEEDS_PSI] == 1.0))
+    return (("lif_general",) if general.any() else ()) + (("adex",) if np.any(consts[:, KIND] == KIND_ADEX) else ())
+
+
 @njit(cache=True, inline="always")
-def integrate(k, net, spiked):
+def integrate(k, net, spiked, lif_general, adex):
     """Stages 2-3 for every LIF and AdEx group: integrate, threshold, reset. Writes the
-    spiking neurons into ``spiked`` and returns their number."""
+    spiking neurons into ``spiked`` and returns their number. ``lif_general`` and ``adex``
+    (literal booleans of the generated loop, :func:`neuron_kinds`) say whether the network
+    has such groups; without them their code is not compiled."""
     neu = net.neurons
     n_sp = np.int64(0)          # not the literal 0: Numba would compile every callee twice
     for g in range(neu.groups.shape[0]):
@@ -1017,7 +1029,8 @@ def integrate(k, net, spiked):
         if kind == KIND_READOUT:
             continue
         if kind == KIND_ADEX:
-            n_sp = _adex_group(k, net.dt, neu, g, c, spiked, n_sp)
+            if adex:
+                n_sp = _adex_group(k, net.dt, neu, g, c, spiked, n_sp)
             continue
         conductance = c[CONDUCTANCE] == 1.0
         subtract = c[SUBTRACT] == 1.0
@@ -1025,6 +1038,8 @@ def integrate(k, net, spiked):
         needs_psi = c[NEEDS_PSI] == 1.0
         if not (subtract or adaptive or needs_psi):
             n_sp = _lif_plain(k, c, neu, neu.groups[g, 0], neu.groups[g, 1], conductance, spiked, n_sp)
+            continue
+        if not lif_general:
             continue
         sp = neu.surr[g]
         for n in range(neu.groups[g, 0], neu.groups[g, 1]):

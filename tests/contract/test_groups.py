@@ -105,3 +105,40 @@ def test_callable_targets_vectorised_or_not_give_the_same_rows():
     assert np.all(np.isnan(a[:10])) and a[10, 0] == pytest.approx(np.sin(1.0 / 7.0), rel=1e-15)
     c, _ = models.Readout(1, target=lambda t: 0.5).target_rows(steps, 0.1)          # a constant
     assert np.all(c == 0.5)
+
+
+def _two_group_network(second):
+    net = models.Network(dt=0.1, seed=2)
+    drive = net.add(models.PoissonGroup(20, rate=400.0))
+    plain = net.add(models.LIF(5, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0))
+    other = net.add(second)
+    for g, w in ((plain, 50.0), (other, 50.0 if isinstance(second, models.LIF) else 2.0)):   # pA; mV for AdEx jumps
+        net.connect(drive, g, weight=w, connectivity=models.all_to_all())
+    recs = [net.record_spikes(plain), net.record_spikes(other)]
+    net.run(50.0)
+    return net, recs
+
+
+@pytest.mark.parametrize("second, kinds", [
+    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0), ()),
+    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0, reset="subtract"), ("lif_general",)),
+    (models.AdEx(4), ("adex",)),
+])
+def test_the_loop_compiles_only_the_neuron_kinds_the_network_has(second, kinds):
+    """integrate() gets literal flags from the generated loop: the general LIF path and AdEx
+    are compiled only for networks with such groups; each kind still integrates (its group
+    spikes; a checkpoint without the flags gets them back from the neurons)."""
+    import pickle
+
+    from models.loopgen import KINDS, source
+    net, recs = _two_group_network(second)
+    built = net._built
+    assert tuple(s for s in built.stages if s in KINDS) == kinds
+    text = source(built.families, built.stages)
+    assert f"integrate(k, net, spiked, {'lif_general' in kinds}, {'adex' in kinds})" in text
+    assert all(r.i.size > 0 for r in recs)
+    old = dict(built.__getstate__(), stages=tuple(s for s in built.stages if s not in KINDS))
+    restored = pickle.loads(pickle.dumps(old))
+    again = type(built).__new__(type(built))
+    again.__setstate__(restored)
+    assert tuple(s for s in again.stages if s in KINDS) == kinds
