@@ -46,7 +46,7 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
         if monitor_full(mon):
             return k
         t = k * net.dt
-{record_state}        n_neuron = integrate(k, net, spiked, {lif_general}, {adex})       # 2-3
+{record_state}        n_neuron = integrate(k, net, spiked, {lif_current}, {lif_conductance}, {lif_general}, {adex})  # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
         for p in range(n_proj):                                          # 4
@@ -84,7 +84,7 @@ OPTIONAL = {
 # Neuron kinds a network may not have: integrate()'s code for them is compiled only into the
 # loops of networks that have them (a literal False prunes the branch before Numba compiles it;
 # measured: the general LIF path and AdEx were a third of the demo's cold compile).
-KINDS = ("lif_general", "adex")
+KINDS = ("lif_current", "lif_conductance", "lif_general", "adex")
 
 
 ALL = tuple(OPTIONAL) + KINDS

@@ -1009,18 +1009,23 @@ def record_state(k, net, mon):
 
 def neuron_kinds(consts) -> tuple:
     """The neuron kinds of :data:`models.loopgen.KINDS` that groups with these constants need:
+    "lif_current" and "lif_conductance" (a LIF group of :func:`_lif_plain`, by its synapses),
     "lif_general" (a LIF group with subtractive reset, adaptation or psi), "adex"."""
     lif = consts[:, KIND] == KIND_LIF
     general = lif & ((consts[:, SUBTRACT] == 1.0) | (consts[:, ADAPTIVE] != 0.0) | (consts[:, NEEDS_PSI] == 1.0))
-    return (("lif_general",) if general.any() else ()) + (("adex",) if np.any(consts[:, KIND] == KIND_ADEX) else ())
+    plain = lif & ~general
+    conductance = consts[:, CONDUCTANCE] == 1.0
+    present = {"lif_current": plain & ~conductance, "lif_conductance": plain & conductance, "lif_general": general,
+               "adex": consts[:, KIND] == KIND_ADEX}
+    return tuple(name for name, groups in present.items() if groups.any())
 
 
 @njit(cache=True, inline="always")
-def integrate(k, net, spiked, lif_general, adex):
+def integrate(k, net, spiked, lif_current, lif_conductance, lif_general, adex):
     """Stages 2-3 for every LIF and AdEx group: integrate, threshold, reset. Writes the
-    spiking neurons into ``spiked`` and returns their number. ``lif_general`` and ``adex``
-    (literal booleans of the generated loop, :func:`neuron_kinds`) say whether the network
-    has such groups; without them their code is not compiled."""
+    spiking neurons into ``spiked`` and returns their number. The flags (literal booleans of
+    the generated loop, :func:`neuron_kinds`) say whether the network has groups of each kind;
+    the code of a kind it does not have is not compiled."""
     neu = net.neurons
     n_sp = np.int64(0)          # not the literal 0: Numba would compile every callee twice
     for g in range(neu.groups.shape[0]):
@@ -1037,7 +1042,12 @@ def integrate(k, net, spiked, lif_general, adex):
         adaptive = c[ADAPTIVE] != 0.0
         needs_psi = c[NEEDS_PSI] == 1.0
         if not (subtract or adaptive or needs_psi):
-            n_sp = _lif_plain(k, c, neu, neu.groups[g, 0], neu.groups[g, 1], conductance, spiked, n_sp)
+            n0, n1 = neu.groups[g, 0], neu.groups[g, 1]
+            if conductance:
+                if lif_conductance:
+                    n_sp = _lif_plain(k, c, neu, n0, n1, True, spiked, n_sp)
+            elif lif_current:
+                n_sp = _lif_plain(k, c, neu, n0, n1, False, spiked, n_sp)
             continue
         if not lif_general:
             continue

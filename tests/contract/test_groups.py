@@ -112,7 +112,8 @@ def _two_group_network(second):
     drive = net.add(models.PoissonGroup(20, rate=400.0))
     plain = net.add(models.LIF(5, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0))
     other = net.add(second)
-    for g, w in ((plain, 50.0), (other, 50.0 if isinstance(second, models.LIF) else 2.0)):   # pA; mV for AdEx jumps
+    w_other = 2.0 if isinstance(second, models.AdEx) else 0.5 if second.synapses == "conductance" else 50.0
+    for g, w in ((plain, 50.0), (other, w_other)):          # pA; leak units (conductance); mV (AdEx)
         net.connect(drive, g, weight=w, connectivity=models.all_to_all())
     recs = [net.record_spikes(plain), net.record_spikes(other)]
     net.run(50.0)
@@ -120,13 +121,15 @@ def _two_group_network(second):
 
 
 @pytest.mark.parametrize("second, kinds", [
-    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0), ()),
-    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0, reset="subtract"), ("lif_general",)),
-    (models.AdEx(4), ("adex",)),
+    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0), ("lif_current",)),
+    (models.LIF(4, synapses="conductance", tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0),
+     ("lif_current", "lif_conductance")),
+    (models.LIF(4, tau_m=10.0, e_leak=-70.0, v_th=-54.0, v_reset=-60.0, reset="subtract"), ("lif_current", "lif_general")),
+    (models.AdEx(4), ("lif_current", "adex")),
 ])
 def test_the_loop_compiles_only_the_neuron_kinds_the_network_has(second, kinds):
-    """integrate() gets literal flags from the generated loop: the general LIF path and AdEx
-    are compiled only for networks with such groups; each kind still integrates (its group
+    """integrate() gets literal flags from the generated loop: each LIF path (current or
+    conductance synapses, general) and AdEx is compiled only for networks with such groups; each kind still integrates (its group
     spikes; a checkpoint without the flags gets them back from the neurons)."""
     import pickle
 
@@ -135,7 +138,7 @@ def test_the_loop_compiles_only_the_neuron_kinds_the_network_has(second, kinds):
     built = net._built
     assert tuple(s for s in built.stages if s in KINDS) == kinds
     text = source(built.families, built.stages)
-    assert f"integrate(k, net, spiked, {'lif_general' in kinds}, {'adex' in kinds})" in text
+    assert "integrate(k, net, spiked, " + ", ".join(str(name in kinds) for name in KINDS) + ")" in text
     assert all(r.i.size > 0 for r in recs)
     old = dict(built.__getstate__(), stages=tuple(s for s in built.stages if s not in KINDS))
     restored = pickle.loads(pickle.dumps(old))
