@@ -1115,31 +1115,24 @@ def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
         b1 = min(b0 + LIF_BLOCK, n1)
         v, s_e, s_i, ref_until, z = neu.v[b0:b1], neu.s_e[b0:b1], neu.s_i[b0:b1], neu.ref_until[b0:b1], neu.z[b0:b1]
         above = 0
+        factor = neu.scratch[b0:b1]
         if conductance:
-            factor = neu.scratch[b0:b1]
             for n in range(v.size):     # alone in its loop, the exp vectorises (measured 2x)
                 factor[n] = exp_nonpositive(-dt_tau * (1.0 + s_e[n] + s_i[n]))
-            for n in range(v.size):
-                ge, gi, vn = s_e[n], s_i[n], v[n]
+        for n in range(v.size):         # ``conductance`` is a literal: one branch is compiled
+            ge, gi, vn = s_e[n], s_i[n], v[n]
+            if conductance:
                 g_tot = 1.0 + ge + gi
                 v_inf = (e_leak + ge * e_e + gi * e_i + v_ext) / g_tot
                 new = v_inf + (vn - v_inf) * factor[n]
-                vn = new if k >= ref_until[n] else vn
-                v[n] = vn
-                above += vn > thr
-                s_e[n] = _settle(ge * p_e, 0.0)
-                s_i[n] = _settle(gi * p_i, 0.0)
-                z[n] = 0.0
-        else:
-            for n in range(v.size):
-                ge, gi, vn = s_e[n], s_i[n], v[n]
+            else:
                 new = _settle(v_rest + (vn - v_rest) * p_m + k_e * ge + k_i * gi, v_rest)
-                vn = new if k >= ref_until[n] else vn
-                v[n] = vn
-                above += vn > thr
-                s_e[n] = _settle(ge * p_e, 0.0)
-                s_i[n] = _settle(gi * p_i, 0.0)
-                z[n] = 0.0
+            vn = new if k >= ref_until[n] else vn
+            v[n] = vn
+            above += vn > thr
+            s_e[n] = _settle(ge * p_e, 0.0)
+            s_i[n] = _settle(gi * p_i, 0.0)
+            z[n] = 0.0
         if above == 0:
             continue
         for n in range(v.size):
