@@ -32,7 +32,7 @@ _TEMPLATE = '''\
 # stages is documented, and each stage is written, in models/simulate.py.
 from numba import njit
 from models.simulate import (M_FAMILY, monitor_full, record_state, integrate, emit_sources, record_spikes,
-                             propagate, flush_input_ring, readouts, post_targets, modulators)
+                             propagate, flush_input_ring, readouts, post_targets, modulators, prefetch_columns)
 from plasticity.contract import kernel
 {imports}
 
@@ -49,7 +49,7 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
 {record_state}        n_neuron = integrate(k, net, spiked, {lif_current}, {lif_conductance}, {lif_general}, {adex})  # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
-        for p in range(n_proj):                                          # 4
+{prefetch}        for p in range(n_proj):                                          # 4
             n_arr = propagate(net, p, k, spiked, n_sp, input_ring, arrived)
 {on_pre}
 {flush_input_ring}        for p in range(n_proj):                                          # 5
@@ -63,6 +63,12 @@ _EVENT = '''\
             if wr.meta[p, M_FAMILY] == {f}:
                 for q in range({count}):
                     _{hook}_{f}(rules[{f}], net, p, arrived[q], t)'''
+
+_PREFETCH = '''\
+        for p in range(n_proj):
+            if wr.meta[p, M_FAMILY] == {f}:
+                prefetch_columns(net, p, spiked, n_neuron)
+'''
 
 _STEP = '''\
         for p in range(n_proj):                                          # 8
@@ -94,7 +100,7 @@ def source(families, stages=ALL) -> str:
     """The generated module's text for ``families`` (a tuple of Family, in loop order) with
     the optional ``stages`` (names of :data:`OPTIONAL`) and neuron kinds (:data:`KINDS`) the
     network needs."""
-    imports, blocks = [], {"on_pre": [], "on_post": [], "on_step": []}
+    imports, blocks, prefetch = [], {"on_pre": [], "on_post": [], "on_step": []}, []
     for f, fam in enumerate(families):
         for hook in fam.hooks:
             imports.append(f"_{hook}_{f} = kernel({fam.name!r}, {hook!r})")
@@ -102,10 +108,11 @@ def source(families, stages=ALL) -> str:
             blocks["on_pre"].append(_EVENT.format(f=f, hook="on_pre", count="n_arr"))
         if fam.on_post is not None:
             blocks["on_post"].append(_EVENT.format(f=f, hook="on_post", count="n_post"))
+            prefetch.append(_PREFETCH.format(f=f))
         if fam.on_step is not None:
             blocks["on_step"].append(_STEP.format(f=f))
     return _TEMPLATE.format(names=", ".join(f.name for f in families) or "none",
-                            imports="\n".join(imports),
+                            imports="\n".join(imports), prefetch="".join(prefetch),
                             **{name: line if name in stages else "" for name, line in OPTIONAL.items()},
                             **{name: name in stages for name in KINDS},
                             **{k: "\n".join(v) if v else "            pass" if k != "on_step" else ""
