@@ -32,7 +32,8 @@ _TEMPLATE = '''\
 # stages is documented, and each stage is written, in models/simulate.py.
 from numba import njit
 from models.simulate import (M_FAMILY, monitor_full, record_state, integrate, emit_sources, record_spikes,
-                             propagate, flush_input_ring, readouts, post_targets, modulators, prefetch_columns)
+                             propagate, flush_input_ring, readouts, post_targets, modulators,
+                             prefetch_rows, prefetch_columns)
 from plasticity.contract import kernel
 {imports}
 
@@ -49,6 +50,8 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
 {record_state}        n_neuron = integrate(k, net, spiked, {lif_current}, {lif_conductance}, {lif_general}, {adex})  # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
+        for p in range(n_proj):
+            prefetch_rows(net, p, spiked, n_sp)
 {prefetch}        for p in range(n_proj):                                          # 4
             n_arr = propagate(net, p, k, spiked, n_sp, input_ring, arrived)
 {on_pre}

@@ -1094,6 +1094,7 @@ def integrate(k, net, spiked, lif_current, lif_conductance, lif_general, adex):
     return n_sp
 
 
+LINE_WEIGHTS = 8    # float64 weights per 64-byte cache line
 LIF_BLOCK = 256     # neurons per block of the plain LIF update: its arrays stay in L1 between the passes
 
 
@@ -1330,6 +1331,28 @@ def post_targets(net, p, k, spiked, n_neuron_spikes, arrived):
             arrived[n_out] = n + to_trace
             n_out += 1
     return n_out
+
+
+@njit(cache=True, inline="always")
+def prefetch_rows(net, p, spiked, n_sp):
+    """Before stage 4, for a projection without delays: ask for the cache lines of the rows
+    (weights and targets) that the step's spikes will deliver, so that the processor
+    fetches them together instead of row by row. A hint changes no value."""
+    wr = net.wiring
+    m = wr.meta
+    if m[p, M_DELAY] != 0 or m[p, M_TRANSMIT] == 0:
+        return
+    src, n_src = m[p, M_SRC], m[p, M_NSRC]
+    to_trace = wr.src_off[p] - src
+    for e in range(n_sp):
+        n = spiked[e]
+        if src <= n < src + n_src:
+            j = n + to_trace
+            s0, s1 = wr.syn_start[j], wr.syn_stop[j]
+            for s in range(s0, s1, LINE_WEIGHTS):
+                prefetch(wr.w, s)
+            for s in range(s0, s1, 2 * LINE_WEIGHTS):
+                prefetch(wr.post_idx, s)
 
 
 @njit(cache=True, inline="always")
