@@ -226,6 +226,8 @@ def run_brian(spec: Spec, duration_ms: float, repeat: int) -> dict:
     directory = tempfile.mkdtemp(prefix="plab_cuba_b2_")
     b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    # Brian2's default "make -j" starts a compiler per file at once (load 10-18 on 2 cores)
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     net, monitor = build_brian(b2, spec)
     net.run(duration_ms * b2.ms)
     tic = time.perf_counter()
