@@ -50,8 +50,6 @@ def run_steps(k_start, k_stop, k_chunk, net, rules, src_ptr, src_ids, input_ring
 {record_state}        n_neuron = integrate(k, net, spiked, {lif_current}, {lif_conductance}, {lif_general}, {adex})  # 2-3
         n_sp = emit_sources(k - k_chunk, src_ptr, src_ids, spiked, n_neuron)
         record_spikes(k, spiked, n_sp, mon)
-        for p in range(n_proj):
-            prefetch_rows(net, p, spiked, n_sp)
 {prefetch}        for p in range(n_proj):                                          # 4
             n_arr = propagate(net, p, k, spiked, n_sp, input_ring, arrived)
 {on_pre}
@@ -67,7 +65,12 @@ _EVENT = '''\
                 for q in range({count}):
                     _{hook}_{f}(rules[{f}], net, p, arrived[q], t)'''
 
-_PREFETCH = '''\
+_PREFETCH_ROWS = '''\
+        for p in range(n_proj):
+            prefetch_rows(net, p, spiked, n_sp)
+'''
+
+_PREFETCH_COLUMNS = '''\
         for p in range(n_proj):
             if wr.meta[p, M_FAMILY] == {f}:
                 prefetch_columns(net, p, spiked, n_neuron)
@@ -94,15 +97,19 @@ OPTIONAL = {
 # loops of networks that have them (a literal False prunes the branch before Numba compiles it;
 # measured: the cold plab demo, 21.0 -> 15.3 s).
 KINDS = ("lif_current", "lif_conductance", "lif_general", "adex")
+# Cache hints for the rows the step's spikes deliver and the columns its postsynaptic walks
+# visit (models.simulate.prefetch_rows, prefetch_columns): only for networks whose weights
+# outgrow the processor's private caches (models.simulate.PREFETCH_BYTES).
+PREFETCH = "prefetch"
 
 
-ALL = tuple(OPTIONAL) + KINDS
+ALL = tuple(OPTIONAL) + (PREFETCH,) + KINDS
 
 
 def source(families, stages=ALL) -> str:
     """The generated module's text for ``families`` (a tuple of Family, in loop order) with
-    the optional ``stages`` (names of :data:`OPTIONAL`) and neuron kinds (:data:`KINDS`) the
-    network needs."""
+    the optional ``stages`` (names of :data:`OPTIONAL`, :data:`PREFETCH`) and neuron kinds
+    (:data:`KINDS`) the network needs."""
     imports, blocks, prefetch = [], {"on_pre": [], "on_post": [], "on_step": []}, []
     for f, fam in enumerate(families):
         for hook in fam.hooks:
@@ -111,11 +118,12 @@ def source(families, stages=ALL) -> str:
             blocks["on_pre"].append(_EVENT.format(f=f, hook="on_pre", count="n_arr"))
         if fam.on_post is not None:
             blocks["on_post"].append(_EVENT.format(f=f, hook="on_post", count="n_post"))
-            prefetch.append(_PREFETCH.format(f=f))
+            prefetch.append(_PREFETCH_COLUMNS.format(f=f))
         if fam.on_step is not None:
             blocks["on_step"].append(_STEP.format(f=f))
     return _TEMPLATE.format(names=", ".join(f.name for f in families) or "none",
-                            imports="\n".join(imports), prefetch="".join(prefetch),
+                            imports="\n".join(imports),
+                            prefetch=_PREFETCH_ROWS + "".join(prefetch) if "prefetch" in stages else "",
                             **{name: line if name in stages else "" for name, line in OPTIONAL.items()},
                             **{name: name in stages for name in KINDS},
                             **{k: "\n".join(v) if v else "            pass" if k != "on_step" else ""

@@ -213,14 +213,18 @@ def test_record_weights():
     assert np.max(np.abs(np.diff(rec.w, axis=0))) > 1e-3
 
 
-@pytest.mark.parametrize("index_bits", [32, pytest.param(64, marks=pytest.mark.slow)])
-def test_several_plastic_projections_in_one_network(index_bits, monkeypatch):
+@pytest.mark.parametrize("index_bits, hints", [(32, False), pytest.param(64, False, marks=pytest.mark.slow),
+                                               pytest.param(32, True, marks=pytest.mark.slow)])
+def test_several_plastic_projections_in_one_network(index_bits, hints, monkeypatch):
     # projections with different rules, delays, delay types and targets share the flattened
     # arrays (trace, ring and synapse offsets); each must still equal its own replay. The
     # per-synapse indices are 32-bit up to 2**31 - 1 synapses and 64-bit beyond: the 64-bit
     # path is taken here by lowering that limit
     if index_bits == 64:
         monkeypatch.setattr(models.simulate, "INDEX32_MAX", 0)
+    # the cache hints of large networks (rows and columns asked for ahead of the walks) are
+    # in the loop of a network with more weight bytes than PREFETCH_BYTES: here, by lowering it
+    monkeypatch.setattr(models.simulate, "PREFETCH_BYTES", 0 if hints else models.simulate.PREFETCH_BYTES)
     rng = np.random.default_rng(9)
     net = models.Network(dt=DT, seed=9, chunk=50.0)
     a = net.add(models.SpikeGeneratorGroup.from_trains(_poisson_times(rng, 4, 25.0, T + 5)))
@@ -251,6 +255,9 @@ def test_several_plastic_projections_in_one_network(index_bits, monkeypatch):
     net.run(T / 2)
     net.run(T / 2)
     assert net.view().wiring.in_pre.dtype == np.dtype(f"int{index_bits}")
+    assert ("prefetch" in net._built.stages) == hints
+    text = models.loopgen.source(net._built.families, net._built.stages)
+    assert ("prefetch_rows(net, p" in text) == ("prefetch_columns(net, p" in text) == hints
     assert 0 < projs[3].n_syn < 9
     for (src, tgt, rule, delay, kind, _), proj, w0 in zip(specs, projs, w0s):
         pre, post = recs[id(src)].trains(), recs[id(tgt)].trains()
