@@ -1366,7 +1366,7 @@ def prefetch_rows(net, p, spiked, n_sp):
 def prefetch_columns(net, p, spiked, n_neuron_spikes):
     """Before stage 4, for a projection whose rule walks the incoming synapses of a spiking
     neuron (``on_post``): ask for the cache lines of those synapses' weights, which are
-    scattered over ``w``, so that the processor fetches them while stages 4 runs and the
+    scattered over ``w``, so that the processor fetches them while stage 4 runs and the
     walk of stage 5 finds them in cache. A hint changes no value. Skipped for dendritic
     delays (their walks come later)."""
     wr = net.wiring
