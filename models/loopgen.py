@@ -123,7 +123,7 @@ def source(families, stages=ALL) -> str:
             blocks["on_step"].append(_STEP.format(f=f))
     return _TEMPLATE.format(names=", ".join(f.name for f in families) or "none",
                             imports="\n".join(imports),
-                            prefetch=_PREFETCH_ROWS + "".join(prefetch) if "prefetch" in stages else "",
+                            prefetch=_PREFETCH_ROWS + "".join(prefetch) if PREFETCH in stages else "",
                             **{name: line if name in stages else "" for name, line in OPTIONAL.items()},
                             **{name: name in stages for name in KINDS},
                             **{k: "\n".join(v) if v else "            pass" if k != "on_step" else ""

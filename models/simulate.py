@@ -520,7 +520,7 @@ class _Built:
     """The network flattened into arrays for the compiled loop."""
 
     def __init__(self, net: Network):
-        from .loopgen import loop_for
+        from .loopgen import PREFETCH, loop_for
         self.net = net
         dt = net.dt
         self.n_total = sum(g.n for g in net.groups)
@@ -599,7 +599,7 @@ class _Built:
                                             ("modulators", self.modulators.level.size + self.modulators.crit_i.shape[0] > 0))
                   if needed]
         if self.wiring.w.nbytes > PREFETCH_BYTES:
-            stages.append("prefetch")
+            stages.append(PREFETCH)
         self.stages = tuple(stages) + neuron_kinds(consts)
         self.run_steps = loop_for(families, self.stages)
         # monitors
@@ -1116,9 +1116,8 @@ def _lif_plain(k, c, neu, n0, n1, conductance, spiked, n_sp):
     have none; measured 0.94 -> 0.64 ns per neuron and step at 16 000 neurons). The spike
     flags z are cleared only in blocks with a neuron that spiked at the previous step (the
     only ones set: their ``ref_until`` is k - 1 + the refractory steps), not rewritten for
-    every neuron at every step. Each block's
-    slices are indexed from 0 (measured: indices into the whole arrays keep LLVM from
-    vectorising, 3.5x slower)."""
+    every neuron at every step. Each block's slices are indexed from 0 (measured: indices
+    into the whole arrays keep LLVM from vectorising, 3.5x slower)."""
     p_m, p_e, p_i, k_e, k_i = c[P_M], c[P_E], c[P_I], c[K_E], c[K_I]
     e_leak, e_e, e_i, v_ext, dt_tau = c[E_LEAK], c[E_E], c[E_I], c[V_EXT], c[DT_TAU_M]
     thr, v_reset, ref_steps = c[V_TH], c[V_RESET], int(c[REF_STEPS])

@@ -224,7 +224,8 @@ def test_several_plastic_projections_in_one_network(index_bits, hints, monkeypat
         monkeypatch.setattr(models.simulate, "INDEX32_MAX", 0)
     # the cache hints of large networks (rows and columns asked for ahead of the walks) are
     # in the loop of a network with more weight bytes than PREFETCH_BYTES: here, by lowering it
-    monkeypatch.setattr(models.simulate, "PREFETCH_BYTES", 0 if hints else models.simulate.PREFETCH_BYTES)
+    if hints:
+        monkeypatch.setattr(models.simulate, "PREFETCH_BYTES", 0)
     rng = np.random.default_rng(9)
     net = models.Network(dt=DT, seed=9, chunk=50.0)
     a = net.add(models.SpikeGeneratorGroup.from_trains(_poisson_times(rng, 4, 25.0, T + 5)))
