@@ -298,3 +298,50 @@ def test_state_monitor_interval_and_chunks():
     np.testing.assert_allclose(rec.t, k * DT, rtol=0, atol=1e-9)
     np.testing.assert_allclose(rec.values[:, 0], -70.0 + 32.0 * (1 - np.exp(-k * DT / 20.0)),
                                rtol=0, atol=1e-10)
+
+
+# --- the plain LIF pass (models.simulate._lif_plain) against the general loop ---------------
+
+@pytest.mark.parametrize("e_leak", [0.0, -70.0])
+def test_plain_lif_pass_equals_the_general_loop_bitwise(e_leak):
+    """A current LIF group without adaptation takes the blocked two-pass update; with
+    reset="subtract" (and no spike, so nothing to subtract) the same arithmetic runs in the
+    general loop of integrate(). Both must give the same potentials to the last bit, with the
+    rest at 0 (where the membrane settles to exactly 0 instead of going subnormal) and far
+    from 0 (where the plain pass leaves the settling out: SETTLE_FREE)."""
+    def trace(reset):
+        net = models.Network(dt=DT, seed=4)
+        rng = np.random.default_rng(5)
+        drive = net.add(models.SpikeGeneratorGroup(30, times=[np.unique(np.round(rng.uniform(0.0, 1500.0, 30), 1))
+                                                               for _ in range(30)]))
+        cell = net.add(models.LIF(300, tau_m=10.0, e_leak=e_leak, v_th=e_leak + 1e6, reset=reset,
+                                  v_init=np.linspace(e_leak - 5.0, e_leak + 5.0, 300)))
+        net.connect(drive, cell, weight=40.0, connectivity=models.fixed_probability(0.2))
+        rec = net.record_state(cell, "v", every=5.0)
+        net.run(5500.0)                 # the first 1500 ms with input, the rest decays alone
+        return rec.values
+    plain, general = trace("value"), trace("subtract")
+    assert np.array_equal(plain, general)
+    assert np.ptp(plain[:10]) > 1.0                       # the input moved the potentials
+    # back at rest: exactly 0 after settling (not a subnormal number); near -70 mV, rounding
+    # stops the decay some ulps away (v_rest + d p_m rounds back to v_rest + d), in both paths
+    assert np.all(plain[-1] == 0.0) if e_leak == 0.0 else np.all(np.abs(plain[-1] - e_leak) < 1e-11)
+
+
+def test_spike_flags_are_the_spikes_of_the_step_in_every_block():
+    """z (what online rules read) is 1 exactly for the neurons that spiked in the step just
+    run: the plain pass clears it only in the blocks that had a spike at the step before
+    (NeuronArrays.fired_at), so a block that spiked, then did not, must be cleared."""
+    net = models.Network(dt=DT, seed=6)
+    drive = net.add(models.PoissonGroup(50, rate=50.0))
+    cell = net.add(models.LIF(700, tau_m=10.0, e_leak=-65.0, v_th=-55.0, v_reset=-65.0, t_ref=0.2))
+    net.connect(drive, cell, weight=300.0, connectivity=models.fixed_probability(0.2))
+    rec = net.record_spikes(cell)
+    flags, steps = [], 400
+    for _ in range(steps):
+        net.run(DT)
+        flags.append(net._built.neurons.z[net.offset(cell):net.offset(cell) + cell.n].copy())
+    want = np.zeros((steps, cell.n))
+    want[np.round(rec.t / DT).astype(int), rec.i] = 1.0
+    assert 200 < rec.i.size < 0.2 * steps * cell.n         # many spikes, most steps silent per block
+    assert np.array_equal(np.array(flags), want)
