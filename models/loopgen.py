@@ -82,6 +82,7 @@ _STEP = '''\
                 _on_step_{f}(rules[{f}], net, p, k, t)'''
 
 _LOADED: dict = {}
+_BY_FAMILIES: dict = {}     # (families, stages) -> run_steps; Family compares by identity
 KEEP = 48           # generated loops (and their Numba caches) kept per directory, most recently used first
 
 
@@ -142,10 +143,15 @@ def loop_name(families, graph=None, stages=ALL) -> str:
 
 def loop_for(families, stages=ALL):
     """The compiled ``run_steps`` for this tuple of families and these optional stages and
-    neuron kinds (generated and imported once)."""
+    neuron kinds (generated and imported once; each later network of the process finds it by
+    the family objects, without hashing sources again)."""
+    key = (tuple(families), tuple(stages))
+    if key in _BY_FAMILIES:
+        return _BY_FAMILIES[key]
     text = source(families, stages)
     name = loop_name(families, stages=stages)
     if name in _LOADED:
+        _BY_FAMILIES[key] = _LOADED[name]
         return _LOADED[name]
     directory = _directory()
     path = directory / f"{name}.py"
@@ -160,7 +166,7 @@ def loop_for(families, stages=ALL):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module          # Numba's cache pickles references by module name
     spec.loader.exec_module(module)
-    _LOADED[name] = module.run_steps
+    _LOADED[name] = _BY_FAMILIES[key] = module.run_steps
     return module.run_steps
 
 

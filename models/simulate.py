@@ -945,22 +945,32 @@ def _wire(net, families):
         sizes["post_ring"][p] = m[M_RING] * proj.target.n if plastic and proj.delay_type == "dendritic" and d > 0 else 0
     off = {k: np.concatenate([[0], np.cumsum(v)]).astype(np.int64) for k, v in sizes.items()}
 
-    def cat(pieces, dtype):
-        return np.concatenate(pieces).astype(dtype) if pieces else np.zeros(0, dtype)
+    def cat(pieces, dtype, shifts=None):
+        """The pieces one after the other, each plus its shift (written in place: the network's
+        first run allocates each array once, not three times)."""
+        out = np.empty(sum(x.size for x in pieces), dtype)
+        pos = 0
+        for q, x in enumerate(pieces):
+            if shifts is None:
+                out[pos:pos + x.size] = x
+            else:
+                np.add(x, shifts[q], out=out[pos:pos + x.size], casting="unsafe")
+            pos += x.size
+        return out
 
     so, po, to = off["syn"], off["src"], off["tgt"]
     index = np.int32 if max(so[-1], to[-1], po[-1]) <= INDEX32_MAX else np.int64
     idx = [proj.index for proj in projs]
     w = cat([proj.w for proj in projs], float)
     wiring = Wiring(meta, so, po, to, off["pre_ring"], off["post_ring"], off["ring"],
-                    cat([x.indptr[:-1] + so[p] for p, x in enumerate(idx)], np.int64),
-                    cat([x.indptr[1:] + so[p] for p, x in enumerate(idx)], np.int64),
-                    cat([x.post_idx + to[p] for p, x in enumerate(idx)], index),
+                    cat([x.indptr[:-1] for x in idx], np.int64, so),
+                    cat([x.indptr[1:] for x in idx], np.int64, so),
+                    cat([x.post_idx for x in idx], index, to),
                     cat([x.post_ptr[:-1] for x in idx], np.int64),
                     cat([x.post_ptr[1:] for x in idx], np.int64),
-                    cat([x.post_syn + so[p] for p, x in enumerate(idx)], index),
-                    cat([x.syn_pre + po[p] for p, x in enumerate(idx)], index),
-                    cat([x.post_pre + po[p] for p, x in enumerate(idx)], index),
+                    cat([x.post_syn for x in idx], index, so),
+                    cat([x.syn_pre for x in idx], index, po),
+                    cat([x.post_pre for x in idx], index, po),
                     w, cat(steps_all, np.int64),
                     np.zeros(off["pre_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64),
                     np.zeros(off["post_ring"][-1], np.int64), np.zeros(off["ring"][-1], np.int64))
