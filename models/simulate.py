@@ -1157,7 +1157,8 @@ def _lif_plain(k, c, neu, n0, n1, conductance, settle_v, spiked, n_sp):
         b1 = min(b0 + LIF_BLOCK, n1)
         v, s_e, s_i, ref_until, z = neu.v[b0:b1], neu.s_e[b0:b1], neu.s_i[b0:b1], neu.ref_until[b0:b1], neu.z[b0:b1]
         if neu.fired_at[b0] == k - 1:
-            z[:] = 0.0
+            for n in range(z.size):
+                z[n] = 0.0
         above = 0
         factor = neu.scratch[b0:b1]
         if conductance:
