@@ -171,3 +171,22 @@ def test_generated_loops_are_pruned_to_the_most_recently_used(tmp_path):
     assert sorted({p.name.split(".")[0] for p in cache.iterdir()}) == left        # their caches went with them
     assert (tmp_path / "other.py").exists()
     assert prune(tmp_path, 4) == ["plab_loop_00000000000000000000"]
+
+
+def test_a_second_network_of_the_process_finds_its_loop_without_hashing_sources(monkeypatch):
+    """loop_for remembers the loop of a (families, stages) pair: the next network with the
+    same families gets the same compiled function without reading and hashing the sources
+    again (3-5 ms of path resolution per network), while other stages get their own loop."""
+    import models.loopgen as loopgen
+    from plasticity.stdp import FAMILY
+
+    stages = ("lif_current",)
+    first = loopgen.loop_for((FAMILY,), stages)
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("loop_name called again")
+
+    monkeypatch.setattr(loopgen, "loop_name", no_hashing)
+    assert loopgen.loop_for((FAMILY,), stages) is first
+    with pytest.raises(AssertionError, match="loop_name called again"):
+        loopgen.loop_for((FAMILY,), stages + ("record_state",))
