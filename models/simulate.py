@@ -121,7 +121,8 @@ class NeuronArrays(NamedTuple):
     subtractions due), aux (4, n): AdEx w_ad, z (after-depolarisation), V_T, clamp steps;
     beta (threshold adaptation, mV; ADAPTIVE of the group's consts is 1 when any is nonzero);
     fired_at (step; at the first neuron of each :data:`LIF_BLOCK` block of a plain LIF group,
-    see :func:`_lif_plain`: the last step at which a neuron of the block spiked, -1 before)."""
+    see :func:`_lif_plain`: the last step at which a neuron of the block spiked, -1 before; the
+    largest int64 in a checkpoint saved before the field existed: clear z until a spike)."""
 
     groups: np.ndarray
     consts: np.ndarray
@@ -631,8 +632,8 @@ class _Built:
     def __setstate__(self, state):
         from .loopgen import KINDS, loop_for
         self.__dict__.update(state)
-        if self.neurons.fired_at is None:
-            self.neurons = self.neurons._replace(fired_at=np.full(self.neurons.v.size, -1, np.int64))
+        if self.neurons.fired_at is None:   # saved before it existed: z of every block to be cleared
+            self.neurons = self.neurons._replace(fired_at=np.full(self.neurons.v.size, np.iinfo(np.int64).max))
             self.view = self.view._replace(neurons=self.neurons)
         # the kinds from the neurons themselves: a checkpoint saved before they were stages has none
         self.stages = tuple(s for s in self.stages if s not in KINDS) + neuron_kinds(self.neurons.consts)
@@ -1156,7 +1157,7 @@ def _lif_plain(k, c, neu, n0, n1, conductance, settle_v, spiked, n_sp):
     for b0 in range(n0, n1, LIF_BLOCK):
         b1 = min(b0 + LIF_BLOCK, n1)
         v, s_e, s_i, ref_until, z = neu.v[b0:b1], neu.s_e[b0:b1], neu.s_i[b0:b1], neu.ref_until[b0:b1], neu.z[b0:b1]
-        if neu.fired_at[b0] == k - 1:
+        if neu.fired_at[b0] >= k - 1:  # ">=": a checkpoint without the field clears until a spike
             for n in range(z.size):
                 z[n] = 0.0
         above = 0

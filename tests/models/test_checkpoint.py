@@ -93,3 +93,32 @@ def test_a_duration_beyond_the_step_limit_is_named():
     net, _ = build()
     with pytest.raises(ParameterError, match="duration must be at most"):
         net.run(1e13)
+
+
+def test_a_checkpoint_saved_before_the_block_flags_existed_resumes_exactly(tmp_path):
+    """NeuronArrays.fired_at came after checkpoints existed: a file without it (here: the field
+    taken out before saving) resumes with the spike flags z still cleared at the right steps —
+    the z of a plain group after each step is exactly its spikes of that step."""
+    net = models.Network(dt=0.1, seed=3)
+    drive = net.add(models.PoissonGroup(40, rate=80.0))
+    cells = net.add(models.LIF(600, tau_m=10.0, e_leak=-65.0, v_th=-55.0, v_reset=-65.0, t_ref=0.2))
+    net.connect(drive, cells, weight=300.0, connectivity=models.fixed_probability(0.2))
+    rec = net.record_spikes(cells)
+    net.run(20.0)
+    built = net._built
+    old = built.neurons._replace(fired_at=None)
+    built.neurons, built.view = old, built.view._replace(neurons=old)
+    net.save(tmp_path / "old.plab")
+    loaded = models.Network.load(tmp_path / "old.plab")
+    rec = loaded.spike_records[0]
+    flags, steps = [], 200
+    for _ in range(steps):
+        loaded.run(0.1)
+        o = loaded.offset(loaded.groups[1])
+        flags.append(loaded._built.neurons.z[o:o + cells.n].copy())
+    k = np.round(rec.t / 0.1).astype(int) - 200
+    later = k >= 0
+    want = np.zeros((steps, cells.n))
+    want[k[later], rec.i[later]] = 1.0
+    assert later.sum() > 50
+    assert np.array_equal(np.array(flags), want)
