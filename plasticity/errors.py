@@ -98,10 +98,11 @@ def check_dt(dt, smallest_tau: float, name: str = "dt") -> float:
         where = ("larger than half the smallest time constant" if x > smallest_tau / 2.0
                  else f"{ratio:.2g} of the smallest time constant")
         severity = "results will be coarse" if x > smallest_tau / 2.0 else "results change with dt"
+        error = f"{50 * ratio:.0f}%" if ratio <= 2.0 else "over 100%"     # not 8.7e115% for a tiny tau
         warnings.warn(
             f"{name} = {x:g} ms is {where} ({smallest_tau:g} ms): "
             f"{severity} (per-step decay exp(-dt/tau) = {decay:.3f}, discretisation error of order "
-            f"dt/(2 tau) = {50 * ratio:.0f}%); use {name} <= {DT_FRACTION_WARN * smallest_tau:g} ms "
+            f"dt/(2 tau) = {error}); use {name} <= {DT_FRACTION_WARN * smallest_tau:g} ms "
             f"for results within about 5%",
             stacklevel=3,
         )

@@ -239,6 +239,17 @@ def test_dt_between_a_tenth_and_half_of_tau_warns_with_numbers():
                        "dt/(2 tau) = 10%); use dt <= 1 ms for results within about 5%")
 
 
+def test_dt_far_above_tau_says_over_100_percent_not_a_huge_number():
+    """dt/(2 tau) is an order of the error only while it is small: beyond dt = 2 tau (100%) the
+    warning says "over 100%" instead of printing numbers like 8.7e115%."""
+    rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
+    with pytest.warns(UserWarning) as caught:
+        plasticity.replay(rule, [np.array([1.0, 70.0])], POST, np.array([[0.5]]), dt=25.0)
+    (message,) = [str(w.message) for w in caught]
+    assert "dt = 25 ms is larger than half the smallest time constant (10 ms)" in message
+    assert "dt/(2 tau) = over 100%); use dt <= 1 ms" in message
+
+
 def test_replay_dt_at_a_tenth_of_smallest_tau_does_not_warn():
     rule = PairSTDP(tau_plus=10.0, tau_minus=30.0)
     with warnings.catch_warnings(record=True) as caught:
