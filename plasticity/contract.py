@@ -58,9 +58,11 @@ HOOKS = ("on_pre", "on_post", "on_step")
 # Columns of ``net.wiring.meta`` (one row per projection), read by the loop and by kernels:
 # first global index and size of the source and target groups, receptor (0 excitatory, 1
 # inhibitory), delay in steps (-1: per synapse), dendritic, plastic, delay-ring length, the
-# family's number in the loop, and whether spikes reach the target (transmit).
-M_SRC, M_NSRC, M_TGT, M_NTGT, M_RECEPTOR, M_DELAY, M_DENDRITIC, M_PLASTIC, M_RING, M_FAMILY, M_TRANSMIT = range(11)
-N_META = 11
+# family's number in the loop, whether spikes reach the target (transmit), and the target's
+# row in ``net.neurons.groups``.
+(M_SRC, M_NSRC, M_TGT, M_NTGT, M_RECEPTOR, M_DELAY, M_DENDRITIC, M_PLASTIC, M_RING, M_FAMILY, M_TRANSMIT,
+ M_TGT_GROUP) = range(12)
+N_META = 12
 READS = ("v", "thr", "psi", "z", "modulator", "learning_signal")
 
 _REGISTRY: dict[str, "Family"] = {}

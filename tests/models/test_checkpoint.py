@@ -122,3 +122,39 @@ def test_a_checkpoint_saved_before_the_block_flags_existed_resumes_exactly(tmp_p
     want[k[later], rec.i[later]] = 1.0
     assert later.sum() > 50
     assert np.array_equal(np.array(flags), want)
+
+
+def test_a_checkpoint_saved_before_the_synaptic_scale_existed_resumes(tmp_path):
+    """NeuronArrays.scale (current-based groups store I / F) and the meta column M_TGT_GROUP
+    came after checkpoints existed: such a file holds the currents themselves. Emulated from a
+    run (the currents multiplied out, the field and the column taken out), it must resume with
+    the spikes of the run that was never stopped, and potentials equal to rounding."""
+    def build_net():
+        net = models.Network(dt=0.1, seed=5)
+        drive = net.add(models.PoissonGroup(50, rate=60.0))
+        cells = net.add(models.LIF(200, tau_m=10.0, e_leak=-65.0, v_th=-55.0, v_reset=-65.0, t_ref=2.0))
+        net.connect(drive, cells, weight=120.0, connectivity=models.fixed_probability(0.2))
+        net.connect(cells, cells, weight=-40.0, receptor="inhibitory", connectivity=models.fixed_probability(0.1))
+        return net, net.record_spikes(cells), net.record_state(cells, "v", every=1.0)
+
+    net, spikes, v = build_net()
+    net.run(250.0)
+    old_net, _, _ = build_net()
+    old_net.run(50.0)
+    built = old_net._built
+    neu = built.neurons
+    assert np.all(neu.scale[:, :2] < 1.0)                  # the stored values are I / F here
+    for g, (a, b) in enumerate(neu.groups):
+        neu.s_e[a:b] *= neu.scale[g, 0]
+        neu.s_i[a:b] *= neu.scale[g, 1]
+    old = neu._replace(scale=None)
+    built.wiring = built.wiring._replace(meta=built.wiring.meta[:, :11].copy())
+    built.neurons, built.view = old, built.view._replace(neurons=old, wiring=built.wiring)
+    old_net.save(tmp_path / "old.plab")
+    loaded = models.Network.load(tmp_path / "old.plab")
+    loaded.run(200.0)
+    got_spikes, got_v = loaded.spike_records[0], loaded.state_records[0]
+    assert spikes.t.size > 500
+    np.testing.assert_array_equal(got_spikes.i, spikes.i)
+    np.testing.assert_array_equal(got_spikes.t, spikes.t)
+    np.testing.assert_allclose(got_v.values, v.values, rtol=0, atol=1e-9)

@@ -94,6 +94,34 @@ def test_current_psp_matches_closed_form(receptor, tau_s, w):
     assert np.sign(v.values[60, 0] + 70.0) == np.sign(w)
 
 
+@pytest.mark.filterwarnings("ignore:dt = 0.1 ms is 0.2")
+def test_synaptic_current_is_exact_across_rescalings_and_settles_to_zero():
+    """A current LIF group stores I / F and decays F, one number per step (NeuronArrays.scale);
+    below RESCALE_BELOW the stored values are multiplied by F and F restarts at 1. With
+    tau_e = 0.5 ms that happens every 694 steps: without it F would underflow to 0 within the
+    run. The recorded current must follow the sum of exponentials through the rescalings
+    (inputs arriving after one included), the potential the closed-form PSPs, and the current
+    must end at exactly 0 once below TINY, never passing through subnormal numbers."""
+    w, tau_e, tau_m, c_m = 150.0, 0.5, 20.0, 250.0
+    spikes = np.array([5.04, 100.04, 230.04])
+    net = models.Network(dt=DT, seed=0)
+    src = net.add(models.SpikeGeneratorGroup(1, (spikes,)))
+    cell = net.add(models.LIF(1, tau_m=tau_m, c_m=c_m, e_leak=-70.0, v_th=0.0, tau_e=tau_e))
+    net.connect(src, cell, weight=w)
+    v, cur = net.record_state(cell, "v"), net.record_state(cell, "I_e")
+    net.run(600.0)
+    t = np.arange(6000) * DT
+    arrivals = (np.floor(spikes / DT + 1e-3) + 1) * DT      # delivered at the end of the spike's step
+    want_i = sum(np.where(t >= a - 1e-9, w * np.exp(-(t - a) / tau_e), 0.0) for a in arrivals)
+    got = cur.values[:, 0]
+    big = want_i > 1e-120
+    assert np.all(np.abs(got[big] - want_i[big]) <= 1e-11 * want_i[big])
+    np.testing.assert_allclose(v.values[:, 0], -70.0 + sum(_psp(t - a, w, c_m, tau_m, tau_e) for a in arrivals),
+                               rtol=0, atol=1e-10)
+    assert np.all((got == 0.0) | (np.abs(got) > 1e-250))    # never subnormal
+    assert got[-1] == 0.0 and np.all(got[-500:] == 0.0)
+
+
 def test_current_psp_with_delay_shifts_by_exactly_the_delay():
     w = 150.0
     v0, _ = _single_psp(5.0, w)
