@@ -1271,13 +1271,17 @@ def _lif_plain(k, g, neu, conductance, settle_v, spiked, n_sp):
         if above == 0:
             continue
         for n in range(v.size):
-            if v[n] > thr and k >= ref_until[n]:
-                v[n] = v_reset
-                ref_until[n] = k + ref_steps
-                z[n] = 1.0
-                spiked[n_sp] = b0 + n
-                n_sp += 1
-                neu.fired_at[b0] = k
+            if v[n] > thr:
+                if k >= ref_until[n]:
+                    v[n] = v_reset
+                    ref_until[n] = k + ref_steps
+                    z[n] = 1.0
+                    spiked[n_sp] = b0 + n
+                    n_sp += 1
+                    neu.fired_at[b0] = k
+                above -= 1
+                if above == 0:          # the first pass counted them: the rest of the block has none
+                    break
     if not conductance:
         _set_scale(neu, g, next_e, next_i)
     return n_sp
