@@ -21,7 +21,7 @@ run: $(STAMP)
 # The whole fast suite, then one module again with the JIT off (kernels checked as Python).
 test: $(STAMP)
 	$(PY) -m pytest -q
-	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/test_nojit.py tests/rules_ext/test_nojit_ext.py tests/reference/test_vector_exp.py
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/test_nojit.py tests/rules_ext/test_nojit_ext.py tests/reference/test_vector_exp.py tests/reference/test_fused.py
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
