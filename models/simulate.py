@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -455,7 +456,8 @@ class Network:
             raise ParameterError(f"duration must be at most {MAX_STEPS:.0e} steps of dt = {self.dt} ms per call "
                                  f"({MAX_STEPS * self.dt:.3g} ms), got {duration!r} ms")
         if self._built is None:
-            self._built = _Built(self)
+            with small_pages():
+                self._built = _Built(self)
         with keyboard_interrupts():     # Ctrl-C inside compiled code is KeyboardInterrupt, not SystemError
             self._built.run(n_steps, progress)
 
@@ -1009,6 +1011,33 @@ def _wire(net, families):
     for p, proj in enumerate(projs):
         proj.w = w[so[p]:so[p + 1]]  # the projection now views the simulated weights
     return wiring, max_het
+
+
+try:
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:                         # NumPy 1.x
+    try:
+        from numpy.core.multiarray import _set_madvise_hugepage
+    except ImportError:
+        _set_madvise_hugepage = None
+
+
+@contextmanager
+def small_pages():
+    """Inside: NumPy does not ask Linux for transparent huge pages (it does for arrays of
+    4 MB or more). Where the kernel then compacts memory at the first touch (THP defrag
+    "madvise", as on the benchmark's VM), flattening a 16 000-neuron network into the loop's
+    arrays took 50-90 ms instead of 23 ms (CUBA, first run; the loop itself ran no faster with
+    huge pages). The setting is NumPy's own (also the NUMPY_MADVISE_HUGEPAGE variable) and is
+    restored on leaving."""
+    if _set_madvise_hugepage is None:
+        yield
+        return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
 
 
 def _delay_steps(delay_ms, dt):
