@@ -698,6 +698,7 @@ class _Built:
         cap = max(1024, 4 * self.n_spike_recorded)
         spike_i = np.zeros(cap, np.int64)
         spike_k = np.zeros(cap, np.int64)
+        compiled = False
         for k0, k1 in zip(boundaries[:-1], boundaries[1:]):
             self._sync(k0)
             self._record_weights(k0)
@@ -713,7 +714,9 @@ class _Built:
             view = self.view._replace(readout=self.readout._replace(target=target, phase=phase))
             k = k0
             while k < k1:
-                first = not getattr(self.run_steps, "signatures", True)   # no JIT: nothing compiles
+                # once compiled, not asked again (the dispatcher's list costs 30 us per call)
+                compiled = compiled or bool(getattr(self.run_steps, "signatures", True))   # no JIT: nothing compiles
+                first = not compiled
                 tic = time.perf_counter()
                 k = self.run_steps(k, k1, k0, view, self.family_records, src_ptr, src_ids, self.input_ring,
                                    self.spiked, self.arrived, mon)
