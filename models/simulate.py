@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from plasticity.contract import family_of
+from plasticity.contract import family_of, synaptic_input
 from plasticity.memory import prefetch
 from plasticity.errors import ParameterError, check_dt, check_positive, keyboard_interrupts
 from plasticity.readout import softmax_ce_error
@@ -1388,9 +1388,7 @@ def _deliver(wr, p, j, neu):
     m = wr.meta
     if m[p, M_TRANSMIT] == 0:
         return
-    shift = m[p, M_TGT] - wr.tgt_off[p]
-    target = neu.s_e if m[p, M_RECEPTOR] == 0 else neu.s_i
-    unit = neu.scale[m[p, M_TGT_GROUP], 2 + m[p, M_RECEPTOR]]     # 1 / F (NeuronArrays.scale)
+    target, shift, unit = synaptic_input(wr, neu, p)
     for s in range(wr.syn_start[j], wr.syn_stop[j]):
         target[shift + wr.post_idx[s]] += wr.w[s] * unit
 

@@ -51,6 +51,8 @@ import hashlib
 import inspect
 from dataclasses import dataclass
 
+from numba import njit
+
 from .errors import ParameterError
 
 HOOKS = ("on_pre", "on_post", "on_step")
@@ -64,6 +66,19 @@ HOOKS = ("on_pre", "on_post", "on_step")
  M_TGT_GROUP) = range(12)
 N_META = 12
 READS = ("v", "thr", "psi", "z", "modulator", "learning_signal")
+
+
+@njit(cache=True, inline="always")
+def synaptic_input(wiring, neurons, p):
+    """Where projection p's spikes land: (array, shift, unit). A weight w of synapse s is
+    added as ``array[shift + post_idx[s]] += w * unit``: ``array`` is the target's s_e or s_i
+    by receptor, and ``unit`` is 1/F of the target group, whose synaptic variables are stored
+    divided by a decaying factor F (``models.simulate.NeuronArrays.scale``; 1 for groups that
+    do not scale)."""
+    m = wiring.meta
+    r = m[p, M_RECEPTOR]
+    array = neurons.s_e if r == 0 else neurons.s_i
+    return array, m[p, M_TGT] - wiring.tgt_off[p], neurons.scale[m[p, M_TGT_GROUP], 2 + r]
 
 _REGISTRY: dict[str, "Family"] = {}
 

@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .contract import M_RECEPTOR, M_TGT, M_TGT_GROUP, M_TRANSMIT, Family
+from .contract import M_TRANSMIT, Family, synaptic_input
 from .errors import ParameterError, check_order, check_positive, param, validate
 from .stdp import w_bound
 from .replay import _spike_trains
@@ -386,9 +386,7 @@ def network_on_pre(data, net, p, j, t):
     wr = net.wiring
     params = data.params[p]
     st = _projection_state(data.state, p)
-    shift = wr.meta[p, M_TGT] - wr.tgt_off[p]
-    target = net.neurons.s_e if wr.meta[p, M_RECEPTOR] == 0 else net.neurons.s_i
-    unit = net.neurons.scale[wr.meta[p, M_TGT_GROUP], 2 + wr.meta[p, M_RECEPTOR]]   # inputs are stored / F
+    target, shift, unit = synaptic_input(wr, net.neurons, p)
     transmit = wr.meta[p, M_TRANSMIT] == 1
     for s in range(wr.syn_start[j], wr.syn_stop[j]):
         before = wr.w[s]
