@@ -54,6 +54,7 @@ from numba import njit
 
 from plasticity.contract import family_of, synaptic_input
 from plasticity.memory import prefetch
+from plasticity.synapse_index import INDEX32_MAX
 from plasticity.errors import ParameterError, check_dt, check_positive, keyboard_interrupts
 from plasticity.readout import softmax_ce_error
 from plasticity.surrogate import psi as _psi
@@ -928,7 +929,6 @@ def _group_constants(g, dt: float, needs_psi: bool) -> np.ndarray:
     return c
 
 
-INDEX32_MAX = 2 ** 31 - 1
 
 
 def _wire(net, families):

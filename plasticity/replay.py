@@ -16,7 +16,7 @@ from numba import njit
 
 from . import stdp
 from .errors import ParameterError, as_float_array, check_dt, check_positive
-from .synapse_index import dense_index
+from .synapse_index import INDEX32_MAX, dense_index
 
 PRE, POST = 0, 1
 
@@ -75,8 +75,10 @@ def replay(rule, pre_times, post_times, w0, *, duration=None, dt=None, record=Fa
     else:
         boundaries = np.zeros(0, np.int64)
         saved = np.empty((0, w_syn.size))
-    _run_events(rule.kernel_params(), state, w_syn, index.indptr, index.post_idx, index.post_ptr,
-                index.post_syn, index.post_pre, ev_t, ev_kind, ev_neuron, boundaries, saved)
+    narrow = np.int32 if w_syn.size <= INDEX32_MAX else np.int64     # the simulator's index type
+    _run_events(rule.kernel_params(), state, w_syn, index.indptr, index.post_idx.astype(narrow), index.post_ptr,
+                index.post_syn.astype(narrow), index.post_pre.astype(narrow), ev_t, ev_kind, ev_neuron,
+                boundaries, saved)
     final = w_syn.reshape(n_pre, n_post).T.copy()
     if not record:
         return final

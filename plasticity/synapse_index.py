@@ -13,6 +13,12 @@ from typing import NamedTuple
 import numpy as np
 
 
+INDEX32_MAX = 2 ** 31 - 1
+"""Largest neuron or synapse index stored in 32 bits: the simulator (``models.simulate._wire``)
+and ``replay`` keep per-synapse indices as int32 up to it, so that the kernels are compiled
+for one index type (a second one cost 0.2-0.3 s of cold compilation per kernel)."""
+
+
 class SynapseIndex(NamedTuple):
     indptr: np.ndarray    # (n_pre + 1,) int64
     post_idx: np.ndarray  # (n_syn,) int64
